@@ -1,0 +1,1 @@
+//! TRAIDER benches (stub).

@@ -1,0 +1,106 @@
+//! What enters the hot path: the input ring's slot and the kinds of input it carries.
+//!
+//! Every input is stamped by the sequencer (the cold-path producer that publishes it) with
+//! `ts_recv_ns`, wall-clock UNIX nanoseconds at receipt. That stamp is the only time the core
+//! knows. `ts_pub_raw` is a `quanta` raw counter for latency instrumentation only; it is never
+//! journaled and never feeds a decision.
+
+/// Connection health changes reported by a gateway's cold thread.
+///
+/// They travel through the ring and the journal like market data, so the engine reacts to
+/// them deterministically on replay.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum FeedControl {
+    /// A new market-data connection opened; its `sequence_num` counter starts afresh.
+    Connected = 1,
+    /// The connection closed or failed; every book it fed is stale until a new snapshot.
+    Disconnected = 2,
+    /// No heartbeat arrived within the configured limit; books are stale.
+    HeartbeatSilence = 3,
+    /// The gateway asked the venue for fresh snapshots (after a gap) on this connection.
+    Resubscribed = 4,
+}
+
+impl FeedControl {
+    /// Decodes the wire/journal byte; `None` for an unknown code.
+    pub fn from_u8(code: u8) -> Option<Self> {
+        match code {
+            1 => Some(Self::Connected),
+            2 => Some(Self::Disconnected),
+            3 => Some(Self::HeartbeatSilence),
+            4 => Some(Self::Resubscribed),
+            _ => None,
+        }
+    }
+
+    /// Short stable name for logs and reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Connected => "connected",
+            Self::Disconnected => "disconnected",
+            Self::HeartbeatSilence => "heartbeat_silence",
+            Self::Resubscribed => "resubscribed",
+        }
+    }
+}
+
+/// The kind of an input slot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InputKind {
+    /// A market-data WebSocket text frame (`data` holds the JSON).
+    MdFrame,
+    /// A venue products response body (`data` holds the JSON): instrument definitions.
+    Products,
+    /// A connection health change.
+    Feed(FeedControl),
+    /// A clock tick from the timer thread: lets time pass without market data.
+    Timer,
+    /// Stop: the hot thread drains, flushes the journal and returns.
+    Shutdown,
+}
+
+/// One slot of the input ring. Pre-allocated at start-up; `data` keeps its capacity across
+/// uses so steady-state publishing does not allocate.
+#[derive(Debug)]
+pub struct InputSlot {
+    pub kind: InputKind,
+    /// The gateway connection this input came from (0 when not connection-bound).
+    pub conn_id: u32,
+    /// Sequencer stamp: UNIX nanoseconds at receipt. The core's only notion of time.
+    pub ts_recv_ns: u64,
+    /// `quanta` raw counter at publish, for latency histograms only.
+    pub ts_pub_raw: u64,
+    /// Raw bytes (a JSON frame or body); empty for controls and timers.
+    pub data: Vec<u8>,
+}
+
+impl InputSlot {
+    /// An empty slot whose buffer can hold `capacity_bytes` without reallocating.
+    pub fn with_capacity(capacity_bytes: usize) -> Self {
+        Self {
+            kind: InputKind::Timer,
+            conn_id: 0,
+            ts_recv_ns: 0,
+            ts_pub_raw: 0,
+            data: Vec::with_capacity(capacity_bytes),
+        }
+    }
+
+    /// Fills the slot in place, reusing its buffer.
+    pub fn fill(
+        &mut self,
+        kind: InputKind,
+        conn_id: u32,
+        ts_recv_ns: u64,
+        ts_pub_raw: u64,
+        data: &[u8],
+    ) {
+        self.kind = kind;
+        self.conn_id = conn_id;
+        self.ts_recv_ns = ts_recv_ns;
+        self.ts_pub_raw = ts_pub_raw;
+        self.data.clear();
+        self.data.extend_from_slice(data);
+    }
+}

@@ -1,0 +1,2 @@
+//! TRAIDER gateways (stub).
+#![deny(unsafe_code)]

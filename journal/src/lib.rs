@@ -1,0 +1,2 @@
+//! TRAIDER journal (stub).
+#![deny(unsafe_code)]

@@ -1,0 +1,2 @@
+//! TRAIDER tools (stub).
+#![deny(unsafe_code)]
