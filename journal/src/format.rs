@@ -1,0 +1,229 @@
+//! The on-disk format, byte by byte: every offset is a named constant, and the relations
+//! between them are pinned at compile time. `journal/FORMAT.md` is the prose version.
+//!
+//! All integers are little-endian. A segment file is a [`FILE_HEADER_SIZE`]-byte header
+//! followed by records, each a [`RECORD_HEADER_SIZE`]-byte header, the payload, and zero
+//! padding up to the next multiple of [`RECORD_ALIGN_BYTES`].
+
+/// The first eight bytes of every segment file.
+pub const MAGIC: [u8; 8] = *b"TRAIDJNL";
+/// The format version this build writes and reads.
+pub const FORMAT_VERSION: u16 = 1;
+/// Records start, and segment sizes are, multiples of this many bytes.
+pub const RECORD_ALIGN_BYTES: usize = 8;
+
+/// Size of the file header at the start of every segment.
+pub const FILE_HEADER_SIZE: usize = 64;
+/// `[u8; 8]`: [`MAGIC`].
+pub const FILE_OFFSET_MAGIC: usize = 0;
+/// `u16`: [`FORMAT_VERSION`].
+pub const FILE_OFFSET_VERSION: usize = 8;
+/// `u16`: [`FILE_HEADER_SIZE`]; records start at this offset.
+pub const FILE_OFFSET_HEADER_LEN: usize = 10;
+/// `u32`: the segment's index, equal to the number in its file name.
+pub const FILE_OFFSET_SEGMENT_INDEX: usize = 12;
+/// `u64`: sequence number of the segment's first record (even if none is written yet).
+pub const FILE_OFFSET_FIRST_SEQ: usize = 16;
+/// `u64`: the file's size in bytes, fixed when the segment is created.
+pub const FILE_OFFSET_SEGMENT_BYTES: usize = 24;
+/// `u32`: segment flags. Version 1 writes 0 and ignores them.
+pub const FILE_OFFSET_FLAGS: usize = 32;
+/// `[u8; 24]`: spare. Version 1 writes zeros and ignores them (they are checksummed).
+pub const FILE_OFFSET_RESERVED: usize = 36;
+/// `u32`: CRC32C of header bytes `0..FILE_OFFSET_HEADER_CRC`.
+pub const FILE_OFFSET_HEADER_CRC: usize = 60;
+
+/// Size of the header in front of every record's payload.
+pub const RECORD_HEADER_SIZE: usize = 32;
+/// `u32`: payload length in bytes (padding not included).
+pub const OFFSET_PAYLOAD_LEN: usize = 0;
+/// `u16`: record kind, chosen by the caller; 0 is reserved.
+pub const OFFSET_KIND: usize = 4;
+/// `u16`: record flags. Version 1 writes 0 and passes them through to readers.
+pub const OFFSET_FLAGS: usize = 6;
+/// `u64`: sequence number, assigned by the writer; +1 per record across segments.
+pub const OFFSET_SEQ: usize = 8;
+/// `u64`: timestamp in nanoseconds, given by the caller.
+pub const OFFSET_TS_NS: usize = 16;
+/// `u32`: CRC32C of header bytes `0..OFFSET_CRC`, then `OFFSET_RESERVED..`, then payload.
+pub const OFFSET_CRC: usize = 24;
+/// `u32`: spare. Version 1 writes 0 and ignores it (it is checksummed).
+pub const OFFSET_RESERVED: usize = 28;
+/// The writer stores header bytes `0..COMMIT_WORD_SIZE` (length, kind, flags) last, as
+/// one aligned 8-byte store: until then the header reads as kind 0, i.e. not a record.
+pub const COMMIT_WORD_SIZE: usize = 8;
+
+/// Kind 0 never names a record: a zero header marks the end of written data.
+pub const KIND_RESERVED: u16 = 0;
+/// Sequence number of the first record of a new journal.
+pub const FIRST_SEQ: u64 = 1;
+/// Largest payload the format accepts (1 GiB); far above the 16 MiB frames we expect.
+pub const PAYLOAD_BYTES_MAX: usize = 1 << 30;
+/// Default size of a new segment file (256 MiB).
+pub const SEGMENT_BYTES_DEFAULT: u64 = 256 << 20;
+/// Smallest segment size the writer accepts.
+pub const SEGMENT_BYTES_MIN: u64 = 256;
+/// Largest segment size the writer accepts (1 TiB).
+pub const SEGMENT_BYTES_MAX: u64 = 1 << 40;
+
+/// Segment file names are `seg-` + the index in at least six decimal digits + `.tj`.
+pub const SEGMENT_FILE_PREFIX: &str = "seg-";
+/// See [`SEGMENT_FILE_PREFIX`].
+pub const SEGMENT_FILE_SUFFIX: &str = ".tj";
+/// The writer creates `seg-NNNNNN.tj.tmp`, writes its header, then renames it into place.
+pub const TEMP_FILE_SUFFIX: &str = ".tmp";
+/// The file a writer locks exclusively for as long as it is open.
+pub const LOCK_FILE_NAME: &str = "LOCK";
+
+// The file header: fields follow each other without gaps, the checksum is last.
+const _: () = assert!(FILE_OFFSET_VERSION == FILE_OFFSET_MAGIC + MAGIC.len());
+const _: () = assert!(FILE_OFFSET_HEADER_LEN == FILE_OFFSET_VERSION + 2);
+const _: () = assert!(FILE_OFFSET_SEGMENT_INDEX == FILE_OFFSET_HEADER_LEN + 2);
+const _: () = assert!(FILE_OFFSET_FIRST_SEQ == FILE_OFFSET_SEGMENT_INDEX + 4);
+const _: () = assert!(FILE_OFFSET_SEGMENT_BYTES == FILE_OFFSET_FIRST_SEQ + 8);
+const _: () = assert!(FILE_OFFSET_FLAGS == FILE_OFFSET_SEGMENT_BYTES + 8);
+const _: () = assert!(FILE_OFFSET_RESERVED == FILE_OFFSET_FLAGS + 4);
+const _: () = assert!(FILE_OFFSET_HEADER_CRC == FILE_OFFSET_RESERVED + 24);
+const _: () = assert!(FILE_HEADER_SIZE == FILE_OFFSET_HEADER_CRC + 4);
+const _: () = assert!(FILE_HEADER_SIZE <= u16::MAX as usize);
+const _: () = assert!(FILE_HEADER_SIZE.is_multiple_of(RECORD_ALIGN_BYTES));
+// The record header: fields follow each other; the commit word is the first 8 bytes and
+// holds length and kind, so a header whose commit word is unwritten has kind 0.
+const _: () = assert!(OFFSET_PAYLOAD_LEN == 0);
+const _: () = assert!(OFFSET_KIND == OFFSET_PAYLOAD_LEN + 4);
+const _: () = assert!(OFFSET_FLAGS == OFFSET_KIND + 2);
+const _: () = assert!(COMMIT_WORD_SIZE == OFFSET_FLAGS + 2 && COMMIT_WORD_SIZE == 8);
+const _: () = assert!(OFFSET_SEQ == COMMIT_WORD_SIZE);
+const _: () = assert!(OFFSET_TS_NS == OFFSET_SEQ + 8);
+const _: () = assert!(OFFSET_CRC == OFFSET_TS_NS + 8);
+const _: () = assert!(OFFSET_RESERVED == OFFSET_CRC + 4);
+const _: () = assert!(RECORD_HEADER_SIZE == OFFSET_RESERVED + 4);
+const _: () = assert!(RECORD_HEADER_SIZE.is_multiple_of(RECORD_ALIGN_BYTES));
+// Alignment makes every commit word an aligned 8-byte location in a page-aligned map.
+const _: () = assert!(RECORD_ALIGN_BYTES == COMMIT_WORD_SIZE);
+// Sizes: a minimal segment holds a header and an empty record; the largest record fits
+// in the largest segment; the length field can hold the largest payload.
+const _: () = assert!(SEGMENT_BYTES_MIN >= (FILE_HEADER_SIZE + RECORD_HEADER_SIZE) as u64);
+const _: () = assert!(SEGMENT_BYTES_MIN.is_multiple_of(RECORD_ALIGN_BYTES as u64));
+const _: () = assert!(SEGMENT_BYTES_DEFAULT.is_multiple_of(RECORD_ALIGN_BYTES as u64));
+const _: () = assert!(SEGMENT_BYTES_MIN <= SEGMENT_BYTES_DEFAULT);
+const _: () = assert!(SEGMENT_BYTES_DEFAULT <= SEGMENT_BYTES_MAX);
+const _: () = assert!(PAYLOAD_BYTES_MAX <= u32::MAX as usize);
+const _: () =
+    assert!((FILE_HEADER_SIZE + record_bytes(PAYLOAD_BYTES_MAX)) as u64 <= SEGMENT_BYTES_MAX);
+// File offsets are u64 on disk and usize in memory: only 64-bit targets are supported.
+const _: () = assert!(usize::BITS >= 64);
+
+/// Bytes a record with `payload_len` bytes of payload occupies: header, payload, padding.
+pub const fn record_bytes(payload_len: usize) -> usize {
+    let unaligned = RECORD_HEADER_SIZE + payload_len;
+    unaligned.div_ceil(RECORD_ALIGN_BYTES) * RECORD_ALIGN_BYTES
+}
+
+/// The file name of segment `index`, e.g. `seg-000042.tj`.
+pub fn segment_file_name(index: u32) -> String {
+    format!("{SEGMENT_FILE_PREFIX}{index:06}{SEGMENT_FILE_SUFFIX}")
+}
+
+/// The segment index named by `name`, if it is the canonical name of a segment file.
+pub(crate) fn parse_segment_file_name(name: &str) -> Option<u32> {
+    let digits = name
+        .strip_prefix(SEGMENT_FILE_PREFIX)?
+        .strip_suffix(SEGMENT_FILE_SUFFIX)?;
+    if !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let index: u32 = digits.parse().ok()?;
+    // Exactly one spelling per index: `seg-1.tj` or `seg-0000001.tj` are not segments.
+    (segment_file_name(index) == name).then_some(index)
+}
+
+/// CRC32C of a record: header bytes before the CRC field, header bytes after it, payload.
+/// `header` is the full record header; its CRC field is not read.
+pub(crate) fn record_crc(header: &[u8], payload: &[u8]) -> u32 {
+    let crc = crc32c::crc32c(&header[..OFFSET_CRC]);
+    let crc = crc32c::crc32c_append(crc, &header[OFFSET_RESERVED..RECORD_HEADER_SIZE]);
+    crc32c::crc32c_append(crc, payload)
+}
+
+/// The complete header of a record with flags 0, checksum included.
+pub(crate) fn encode_record_header(
+    kind: u16,
+    seq: u64,
+    ts_ns: u64,
+    payload: &[u8],
+) -> [u8; RECORD_HEADER_SIZE] {
+    let mut header = [0u8; RECORD_HEADER_SIZE];
+    put_u32(&mut header, OFFSET_PAYLOAD_LEN, payload.len() as u32);
+    put_u16(&mut header, OFFSET_KIND, kind);
+    put_u64(&mut header, OFFSET_SEQ, seq);
+    put_u64(&mut header, OFFSET_TS_NS, ts_ns);
+    let crc = record_crc(&header, payload);
+    put_u32(&mut header, OFFSET_CRC, crc);
+    header
+}
+
+pub(crate) fn put_u16(bytes: &mut [u8], offset: usize, value: u16) {
+    bytes[offset..offset + 2].copy_from_slice(&value.to_le_bytes());
+}
+
+pub(crate) fn put_u32(bytes: &mut [u8], offset: usize, value: u32) {
+    bytes[offset..offset + 4].copy_from_slice(&value.to_le_bytes());
+}
+
+pub(crate) fn put_u64(bytes: &mut [u8], offset: usize, value: u64) {
+    bytes[offset..offset + 8].copy_from_slice(&value.to_le_bytes());
+}
+
+/// Reads a little-endian u16 at `offset`; the caller has checked the bounds.
+pub(crate) fn get_u16(bytes: &[u8], offset: usize) -> u16 {
+    let mut raw = [0u8; 2];
+    raw.copy_from_slice(&bytes[offset..offset + 2]);
+    u16::from_le_bytes(raw)
+}
+
+/// Reads a little-endian u32 at `offset`; the caller has checked the bounds.
+pub(crate) fn get_u32(bytes: &[u8], offset: usize) -> u32 {
+    let mut raw = [0u8; 4];
+    raw.copy_from_slice(&bytes[offset..offset + 4]);
+    u32::from_le_bytes(raw)
+}
+
+/// Reads a little-endian u64 at `offset`; the caller has checked the bounds.
+pub(crate) fn get_u64(bytes: &[u8], offset: usize) -> u64 {
+    let mut raw = [0u8; 8];
+    raw.copy_from_slice(&bytes[offset..offset + 8]);
+    u64::from_le_bytes(raw)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Proves the record size rounding: header + payload, up to a multiple of eight.
+    #[test]
+    fn record_bytes_rounds_up_to_alignment() {
+        assert_eq!(record_bytes(0), 32);
+        assert_eq!(record_bytes(1), 40);
+        assert_eq!(record_bytes(8), 40);
+        assert_eq!(record_bytes(9), 48);
+    }
+
+    // Proves that only canonical segment names parse, so no two files claim one index.
+    #[test]
+    fn segment_names() {
+        assert_eq!(segment_file_name(0), "seg-000000.tj");
+        assert_eq!(segment_file_name(1_234_567), "seg-1234567.tj");
+        assert_eq!(parse_segment_file_name("seg-000012.tj"), Some(12));
+        assert_eq!(parse_segment_file_name("seg-1234567.tj"), Some(1_234_567));
+        for bad in [
+            "seg-12.tj",
+            "seg-0000012.tj",
+            "seg-00001a.tj",
+            "seg-000012.tj.tmp",
+            "LOCK",
+        ] {
+            assert_eq!(parse_segment_file_name(bad), None, "{bad}");
+        }
+    }
+}

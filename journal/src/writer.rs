@@ -1,0 +1,281 @@
+//! The single writer, run by the hot thread: appends are a bounds check, a copy into the
+//! map and a CRC32C, with no system call and no allocation. Only rolling to a new segment
+//! (rare) and [`JournalWriter::flush`] talk to the kernel.
+
+use std::cell::Cell;
+use std::fmt;
+use std::fs::{self, File};
+use std::mem;
+use std::path::{Path, PathBuf};
+
+use crate::dir;
+use crate::error::JournalError;
+use crate::format::{
+    COMMIT_WORD_SIZE, FILE_HEADER_SIZE, KIND_RESERVED, PAYLOAD_BYTES_MAX, RECORD_ALIGN_BYTES,
+    RECORD_HEADER_SIZE, SEGMENT_BYTES_DEFAULT, SEGMENT_BYTES_MAX, SEGMENT_BYTES_MIN,
+    encode_record_header, record_bytes,
+};
+use crate::header::FileHeader;
+use crate::recovery::{Recovery, recover};
+use crate::segment::SegmentMut;
+
+/// How the writer lays out new segments.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WriterOptions {
+    /// Size of each new segment file, a multiple of 8 in
+    /// `SEGMENT_BYTES_MIN..=SEGMENT_BYTES_MAX`. A record too large for it gets a segment of
+    /// its own, sized to fit. Existing segments keep the size they were created with.
+    pub segment_bytes: u64,
+}
+
+impl Default for WriterOptions {
+    fn default() -> Self {
+        Self {
+            segment_bytes: SEGMENT_BYTES_DEFAULT,
+        }
+    }
+}
+
+impl WriterOptions {
+    fn validate(&self) -> Result<(), JournalError> {
+        let reason = if self.segment_bytes < SEGMENT_BYTES_MIN {
+            "segment_bytes is below SEGMENT_BYTES_MIN"
+        } else if self.segment_bytes > SEGMENT_BYTES_MAX {
+            "segment_bytes is above SEGMENT_BYTES_MAX"
+        } else if !self.segment_bytes.is_multiple_of(RECORD_ALIGN_BYTES as u64) {
+            "segment_bytes is not a multiple of 8"
+        } else {
+            return Ok(());
+        };
+        Err(JournalError::InvalidOptions { reason })
+    }
+}
+
+/// The one writer of a journal directory. Holds the directory's exclusive lock until
+/// dropped. `Send` (move it to the hot thread) but not `Sync`.
+///
+/// Invariant: in the current segment, every byte from `offset` to the end is zero, so the
+/// header at `offset` reads as the end of data.
+pub struct JournalWriter {
+    dir: PathBuf,
+    segment_bytes: u64,
+    segment: SegmentMut,
+    segment_index: u32,
+    /// Where the next record starts in the current segment.
+    offset: usize,
+    seq_next: u64,
+    /// Earlier segments rolled away from and not yet synced by `flush`.
+    unsynced: Cell<Vec<(PathBuf, File)>>,
+    /// A segment was created since the directory was last synced.
+    dir_unsynced: Cell<bool>,
+    /// Declared last: dropped after the map, so the lock outlives every write.
+    _lock: File,
+}
+
+impl JournalWriter {
+    /// Opens the journal in `dir` for appending, creating the directory and segment 0 if
+    /// needed. Verifies every existing record, cuts a torn tail off the last segment, and
+    /// continues after the last good record.
+    pub fn open(dir: &Path, options: WriterOptions) -> Result<(Self, Recovery), JournalError> {
+        options.validate()?;
+        fs::create_dir_all(dir).map_err(|e| JournalError::io(dir, e))?;
+        let lock = dir::lock(dir)?;
+        let recovered = recover(dir, options.segment_bytes)?;
+        let writer = Self {
+            dir: dir.to_path_buf(),
+            segment_bytes: options.segment_bytes,
+            segment: recovered.segment,
+            segment_index: recovered.segment_index,
+            offset: recovered.offset,
+            seq_next: recovered.seq_next,
+            unsynced: Cell::new(Vec::new()),
+            dir_unsynced: Cell::new(false),
+            _lock: lock,
+        };
+        Ok((writer, recovered.report))
+    }
+
+    /// Appends one record and returns its sequence number.
+    pub fn append(&mut self, kind: u16, ts_ns: u64, payload: &[u8]) -> Result<u64, JournalError> {
+        self.append_with(kind, ts_ns, payload.len(), |dst| {
+            dst.copy_from_slice(payload)
+        })
+    }
+
+    /// Appends one record whose payload is the concatenation of `parts`, copied straight
+    /// into the map (no intermediate buffer).
+    pub fn append_parts(
+        &mut self,
+        kind: u16,
+        ts_ns: u64,
+        parts: &[&[u8]],
+    ) -> Result<u64, JournalError> {
+        let len = parts
+            .iter()
+            .try_fold(0usize, |sum, part| sum.checked_add(part.len()));
+        let len = len.ok_or(JournalError::RecordTooLarge {
+            len: usize::MAX,
+            max: PAYLOAD_BYTES_MAX,
+        })?;
+        self.append_with(kind, ts_ns, len, |dst| {
+            let mut start = 0;
+            for part in parts {
+                dst[start..start + part.len()].copy_from_slice(part);
+                start += part.len();
+            }
+        })
+    }
+
+    /// Appends one record of `len` payload bytes that `fill` writes in place, into the map.
+    /// `fill` gets exactly `len` bytes, all zero. If it panics, nothing is appended.
+    pub fn append_with<F>(
+        &mut self,
+        kind: u16,
+        ts_ns: u64,
+        len: usize,
+        fill: F,
+    ) -> Result<u64, JournalError>
+    where
+        F: FnOnce(&mut [u8]),
+    {
+        let offset = self.reserve(kind, len)?;
+        let end = offset + record_bytes(len);
+        let guard = ZeroOnUnwind {
+            bytes: &mut self.segment.bytes_mut()[offset..end],
+        };
+        fill(&mut guard.bytes[RECORD_HEADER_SIZE..RECORD_HEADER_SIZE + len]);
+        mem::forget(guard);
+        Ok(self.commit(offset, kind, ts_ns, len))
+    }
+
+    /// Checks an append and makes room for it; returns the offset the record goes to.
+    fn reserve(&mut self, kind: u16, len: usize) -> Result<usize, JournalError> {
+        if kind == KIND_RESERVED {
+            return Err(JournalError::ReservedKind);
+        }
+        if len > PAYLOAD_BYTES_MAX {
+            return Err(JournalError::RecordTooLarge {
+                len,
+                max: PAYLOAD_BYTES_MAX,
+            });
+        }
+        let needed = record_bytes(len);
+        if self.offset + needed > self.segment.bytes().len() {
+            self.roll(needed)?;
+        }
+        Ok(self.offset)
+    }
+
+    /// Writes the header of the record whose payload is in place at `offset`: everything
+    /// but the commit word first, then the commit word (length, kind) in one release store.
+    fn commit(&mut self, offset: usize, kind: u16, ts_ns: u64, len: usize) -> u64 {
+        let seq = self.seq_next;
+        let payload_start = offset + RECORD_HEADER_SIZE;
+        let bytes = self.segment.bytes_mut();
+        let header =
+            encode_record_header(kind, seq, ts_ns, &bytes[payload_start..payload_start + len]);
+        bytes[offset + COMMIT_WORD_SIZE..payload_start]
+            .copy_from_slice(&header[COMMIT_WORD_SIZE..]);
+        let mut commit_word = [0u8; COMMIT_WORD_SIZE];
+        commit_word.copy_from_slice(&header[..COMMIT_WORD_SIZE]);
+        self.segment.store_commit_word(offset, commit_word);
+        self.offset = offset + record_bytes(len);
+        self.seq_next = seq + 1;
+        seq
+    }
+
+    /// Moves to a new segment big enough for a record of `record_bytes` bytes. System
+    /// calls (create, size, reserve, map, sync, rename) happen here, once per segment.
+    #[cold]
+    fn roll(&mut self, record_bytes: usize) -> Result<(), JournalError> {
+        let index = self
+            .segment_index
+            .checked_add(1)
+            .ok_or(JournalError::SegmentIndexExhausted)?;
+        let segment_bytes = self
+            .segment_bytes
+            .max((FILE_HEADER_SIZE + record_bytes) as u64);
+        let header = FileHeader {
+            segment_index: index,
+            first_seq: self.seq_next,
+            segment_bytes,
+        };
+        let next = SegmentMut::create(&self.dir, &header)?;
+        let previous = mem::replace(&mut self.segment, next);
+        self.unsynced.get_mut().push(previous.into_file());
+        self.dir_unsynced.set(true);
+        self.segment_index = index;
+        self.offset = FILE_HEADER_SIZE;
+        Ok(())
+    }
+
+    /// Blocks until every record appended so far is on disk: the directory (new segment
+    /// names), segments rolled away from since the last flush, and the current segment.
+    pub fn flush(&self) -> Result<(), JournalError> {
+        if self.dir_unsynced.get() {
+            dir::sync(&self.dir)?;
+            self.dir_unsynced.set(false);
+        }
+        let mut unsynced = self.unsynced.take();
+        while let Some((path, file)) = unsynced.last() {
+            if let Err(e) = file.sync_data() {
+                let err = JournalError::io(path, e);
+                self.unsynced.set(unsynced);
+                return Err(err);
+            }
+            unsynced.pop();
+        }
+        self.unsynced.set(unsynced);
+        self.segment.flush()
+    }
+
+    /// The sequence number the next append will return.
+    pub fn next_seq(&self) -> u64 {
+        self.seq_next
+    }
+
+    /// The journal directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Index of the segment appends currently go to.
+    pub fn current_segment(&self) -> u32 {
+        self.segment_index
+    }
+
+    /// Byte offset in the current segment where the next record will start.
+    pub fn current_offset(&self) -> u64 {
+        self.offset as u64
+    }
+}
+
+impl fmt::Debug for JournalWriter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JournalWriter")
+            .field("dir", &self.dir)
+            .field("segment_bytes", &self.segment_bytes)
+            .field("segment", &self.segment.path())
+            .field("offset", &self.offset)
+            .field("seq_next", &self.seq_next)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Zeroes a record's bytes unless forgotten: if the caller's `fill` panics, the segment
+/// keeps its invariant that everything after the last record is zero.
+struct ZeroOnUnwind<'a> {
+    bytes: &'a mut [u8],
+}
+
+impl Drop for ZeroOnUnwind<'_> {
+    fn drop(&mut self) {
+        self.bytes.fill(0);
+    }
+}
+
+// The hot thread owns the writer: it must be movable there.
+const _: fn() = || {
+    fn assert_send<T: Send>() {}
+    assert_send::<JournalWriter>();
+};
