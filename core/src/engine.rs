@@ -1,0 +1,580 @@
+//! The engine: books, strategy, risk, orders, portfolio and the simulated venue, composed.
+//!
+//! Runs on the hot thread only. Each input goes through stages the pipeline times
+//! separately: [`Engine::begin_input`] (advance event time; simulated-venue arrivals),
+//! [`Engine::apply_batch`] (books and trades), [`Engine::decide`] (strategy),
+//! [`Engine::check_risk`] and [`Engine::emit_orders`]. Every decision is pushed to
+//! [`Engine::decisions`] for the journal, every order command to [`Engine::commands`] for the
+//! output ring; the pipeline drains both after each input.
+//!
+//! Determinism: time is the inputs' sequencer stamp, clamped so it never runs backwards;
+//! instruments are visited in index order; nothing reads a clock, an RNG or a hash map.
+
+use crate::book::{OrderBook, StaleCause};
+use crate::config::{ConfigError, EngineSettings, StrategyKind};
+use crate::decision::Decision;
+use crate::event::{DecodeError, DecodedBatch, MarketEvent, TickerTop};
+use crate::input::FeedControl;
+use crate::instrument::{InstrumentId, InstrumentSpec, Symbol};
+use crate::order::{ClientOrderId, OrderManager};
+use crate::portfolio::Position;
+use crate::risk::{InstrumentLimits, RiskApproved, RiskContext, RiskEngine};
+use crate::sim::{SimVenue, VenueReport};
+use crate::strategy::{Intent, MarketMaker, MarketView, Reason, SizingParams, Strategy, Taker};
+
+pub use crate::command::OrderCommand;
+pub use crate::stats::{Counters, EngineSummary, InstrumentStatus, StatusSnapshot};
+
+/// Per-instrument state, in parallel vectors indexed by [`InstrumentId`].
+pub(crate) struct Instruments {
+    pub symbols: Vec<Symbol>,
+    pub specs: Vec<Option<InstrumentSpec>>,
+    pub limits: Vec<Option<(InstrumentLimits, SizingParams)>>,
+    pub refusals: Vec<Option<ConfigError>>,
+    pub books: Vec<OrderBook>,
+    pub positions: Vec<Position>,
+    pub tickers: Vec<Option<TickerTop>>,
+}
+
+/// Market-data connection state: one `sequence_num` counter per connection.
+struct Feed {
+    conn_id: u32,
+    expected_seq: Option<u64>,
+}
+
+pub struct Engine {
+    settings: EngineSettings,
+    pub(crate) instruments: Instruments,
+    risk: RiskEngine,
+    oms: OrderManager,
+    strategy: Box<dyn Strategy>,
+    sim: Option<SimVenue>,
+    feed: Feed,
+    pub(crate) counters: Counters,
+    now_ns: u64,
+    /// Instruments whose book or trades changed in this input (bit per index).
+    touched: u32,
+    intents: Vec<Intent>,
+    approved: Vec<(RiskApproved, Reason)>,
+    cancels: Vec<(ClientOrderId, Reason)>,
+    reports: Vec<VenueReport>,
+    decisions: Vec<Decision>,
+    commands: Vec<OrderCommand>,
+}
+
+const _: () = assert!(crate::config::INSTRUMENTS_MAX <= u32::BITS as usize);
+
+impl Engine {
+    /// Builds an engine; `simulated` selects the in-core simulated venue (paper, replay).
+    pub fn new(settings: EngineSettings, simulated: bool) -> Result<Self, ConfigError> {
+        settings.validate()?;
+        let count = settings.instruments.len();
+        let levels_max = settings.limits.book_levels_max;
+        let orders_max = settings.limits.orders_open_max;
+        let symbols = settings
+            .instruments
+            .iter()
+            .map(|i| {
+                Symbol::new(&i.product_id)
+                    .ok_or_else(|| ConfigError::new("instruments", "bad product_id"))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let strategy: Box<dyn Strategy> = match settings.strategy.kind {
+            StrategyKind::MarketMaker => {
+                let params = settings
+                    .strategy
+                    .market_maker
+                    .ok_or_else(|| ConfigError::new("strategy.market_maker", "missing"))?;
+                Box::new(MarketMaker::new(params, count))
+            }
+            StrategyKind::Taker => {
+                let params = settings
+                    .strategy
+                    .taker
+                    .ok_or_else(|| ConfigError::new("strategy.taker", "missing"))?;
+                Box::new(Taker::new(params, count))
+            }
+        };
+        let sim = if simulated {
+            Some(SimVenue::new(settings.sim_params()?, orders_max))
+        } else {
+            None
+        };
+        Ok(Self {
+            instruments: Instruments {
+                symbols,
+                specs: vec![None; count],
+                limits: vec![None; count],
+                refusals: vec![None; count],
+                books: (0..count)
+                    .map(|_| OrderBook::with_capacity(levels_max))
+                    .collect(),
+                positions: vec![Position::default(); count],
+                tickers: vec![None; count],
+            },
+            risk: RiskEngine::new(settings.global_limits()),
+            oms: OrderManager::new(settings.client_order_namespace, orders_max),
+            strategy,
+            sim,
+            feed: Feed {
+                conn_id: 0,
+                expected_seq: None,
+            },
+            counters: Counters::default(),
+            now_ns: 0,
+            touched: 0,
+            intents: Vec::with_capacity(4 * orders_max + 16),
+            approved: Vec::with_capacity(4 * orders_max + 16),
+            cancels: Vec::with_capacity(4 * orders_max + 16),
+            reports: Vec::with_capacity(4 * orders_max + 64),
+            decisions: Vec::with_capacity(8 * orders_max + 64),
+            commands: Vec::with_capacity(4 * orders_max + 16),
+            settings,
+        })
+    }
+
+    pub fn settings(&self) -> &EngineSettings {
+        &self.settings
+    }
+
+    pub fn now_ns(&self) -> u64 {
+        self.now_ns
+    }
+
+    pub fn counters(&self) -> &Counters {
+        &self.counters
+    }
+
+    pub fn risk(&self) -> &RiskEngine {
+        &self.risk
+    }
+
+    pub fn orders(&self) -> &OrderManager {
+        &self.oms
+    }
+
+    pub fn book(&self, instrument: InstrumentId) -> &OrderBook {
+        &self.instruments.books[instrument.index()]
+    }
+
+    pub fn position(&self, instrument: InstrumentId) -> &Position {
+        &self.instruments.positions[instrument.index()]
+    }
+
+    pub fn spec(&self, instrument: InstrumentId) -> Option<&InstrumentSpec> {
+        self.instruments.specs[instrument.index()].as_ref()
+    }
+
+    pub fn strategy_name(&self) -> &'static str {
+        self.strategy.name()
+    }
+
+    /// Decisions made since the last [`Engine::clear_outputs`].
+    pub fn decisions(&self) -> &[Decision] {
+        &self.decisions
+    }
+
+    /// Order commands made since the last [`Engine::clear_outputs`].
+    pub fn commands(&self) -> &[OrderCommand] {
+        &self.commands
+    }
+
+    pub fn clear_outputs(&mut self) {
+        self.decisions.clear();
+        self.commands.clear();
+    }
+
+    /// Stage 0: time moves to the input's stamp; simulated-venue arrivals happen.
+    pub fn begin_input(&mut self, ts_recv_ns: u64) {
+        if ts_recv_ns < self.now_ns {
+            self.counters.time_regressions += 1;
+        }
+        self.now_ns = self.now_ns.max(ts_recv_ns);
+        self.touched = 0;
+        self.intents.clear();
+        self.approved.clear();
+        self.cancels.clear();
+        if let Some(sim) = self.sim.as_mut() {
+            self.reports.clear();
+            sim.advance(
+                self.now_ns,
+                &self.instruments.books,
+                &self.instruments.specs,
+                &mut self.reports,
+            );
+            self.apply_reports();
+        }
+    }
+
+    pub fn on_timer(&mut self) {
+        self.counters.timers += 1;
+    }
+
+    pub fn on_decode_error(&mut self, error: DecodeError) {
+        self.counters.decode_errors[error.index()] += 1;
+        self.decisions.push(Decision::DecodeFailed { error });
+    }
+
+    /// A gateway reported a connection health change.
+    pub fn on_feed(&mut self, conn_id: u32, control: FeedControl) {
+        self.counters.feed_controls += 1;
+        let cause = match control {
+            FeedControl::Connected => {
+                self.feed = Feed {
+                    conn_id,
+                    expected_seq: None,
+                };
+                StaleCause::AwaitingSnapshot
+            }
+            FeedControl::Disconnected => StaleCause::Disconnected,
+            FeedControl::HeartbeatSilence => StaleCause::HeartbeatSilence,
+            FeedControl::Resubscribed => StaleCause::SequenceGap,
+        };
+        self.mark_all_stale(cause);
+    }
+
+    fn mark_all_stale(&mut self, cause: StaleCause) {
+        for (index, book) in self.instruments.books.iter_mut().enumerate() {
+            if book.stale().is_none() {
+                book.mark_stale(cause);
+                self.decisions.push(Decision::BookStale {
+                    instrument: InstrumentId(index as u16),
+                    cause,
+                });
+            }
+        }
+    }
+
+    /// Stage 2 (book): applies one decoded frame from connection `conn_id`.
+    pub fn apply_batch(&mut self, conn_id: u32, batch: &DecodedBatch) {
+        self.counters.frames += 1;
+        self.counters.ignored += u64::from(batch.ignored);
+        if let Some(seq) = batch.sequence_num
+            && !self.check_sequence(conn_id, seq)
+        {
+            return;
+        }
+        for event in &batch.events {
+            self.apply_event(event, batch);
+        }
+    }
+
+    /// `false` when the frame is older than what the connection already delivered.
+    fn check_sequence(&mut self, conn_id: u32, seq: u64) -> bool {
+        if conn_id != self.feed.conn_id {
+            // Frames from a connection we were not told about (e.g. a capture without
+            // connect records): adopt it.
+            self.feed = Feed {
+                conn_id,
+                expected_seq: None,
+            };
+        }
+        match self.feed.expected_seq {
+            Some(expected) if seq < expected => {
+                self.counters.seq_regressions += 1;
+                return false;
+            }
+            Some(expected) if seq > expected => {
+                self.counters.gaps += 1;
+                self.decisions.push(Decision::FeedGap {
+                    conn_id,
+                    expected,
+                    got: seq,
+                });
+                self.mark_all_stale(StaleCause::SequenceGap);
+            }
+            _ => {}
+        }
+        self.feed.expected_seq = Some(seq + 1);
+        true
+    }
+
+    fn apply_event(&mut self, event: &MarketEvent, batch: &DecodedBatch) {
+        match event {
+            MarketEvent::BookSnapshot { instrument, levels } => {
+                let index = instrument.index();
+                let book = &mut self.instruments.books[index];
+                let was_stale = book.stale().is_some();
+                let result = book.apply_snapshot(&batch.levels[levels.clone()], self.now_ns);
+                self.counters.level_updates += levels.len() as u64;
+                self.after_book_change(*instrument, result.is_ok(), was_stale);
+            }
+            MarketEvent::BookUpdate { instrument, levels } => {
+                let index = instrument.index();
+                let result = self.instruments.books[index]
+                    .apply_update(&batch.levels[levels.clone()], self.now_ns);
+                self.counters.level_updates += levels.len() as u64;
+                self.after_book_change(*instrument, result.is_ok(), false);
+            }
+            MarketEvent::Trades {
+                instrument,
+                trades,
+                snapshot,
+            } => {
+                let trades = &batch.trades[trades.clone()];
+                self.counters.trades += trades.len() as u64;
+                if !*snapshot {
+                    self.on_live_trades(*instrument, trades);
+                }
+            }
+            MarketEvent::Ticker { instrument, top } => {
+                self.instruments.tickers[instrument.index()] = Some(*top);
+            }
+            MarketEvent::Heartbeat { .. } => self.counters.heartbeats += 1,
+            MarketEvent::Instruments { specs } => {
+                for (instrument, spec) in &batch.specs[specs.clone()] {
+                    self.define_instrument(*instrument, *spec);
+                }
+            }
+            MarketEvent::VenueError => self.counters.venue_errors += 1,
+        }
+    }
+
+    fn after_book_change(&mut self, instrument: InstrumentId, applied: bool, was_stale: bool) {
+        let book = &self.instruments.books[instrument.index()];
+        if !applied {
+            self.counters.book_errors += 1;
+            self.decisions.push(Decision::BookStale {
+                instrument,
+                cause: StaleCause::BadUpdate,
+            });
+            return;
+        }
+        if book.is_crossed() {
+            self.counters.crossed_books += 1;
+        }
+        if was_stale && book.stale().is_none() {
+            self.decisions.push(Decision::BookSynced { instrument });
+        }
+        if let Some(sim) = self.sim.as_mut() {
+            sim.on_book(instrument, book);
+        }
+        self.touched |= 1 << instrument.index();
+    }
+
+    fn on_live_trades(&mut self, instrument: InstrumentId, trades: &[crate::event::TradePrint]) {
+        self.strategy.on_trades(self.now_ns, instrument, trades);
+        if let (Some(sim), Some(spec)) = (
+            self.sim.as_mut(),
+            self.instruments.specs[instrument.index()].as_ref(),
+        ) {
+            self.reports.clear();
+            sim.on_trades(instrument, trades, spec, &mut self.reports);
+            self.apply_reports();
+        }
+        self.touched |= 1 << instrument.index();
+    }
+
+    fn define_instrument(&mut self, instrument: InstrumentId, spec: InstrumentSpec) {
+        let index = instrument.index();
+        if index >= self.instruments.specs.len() {
+            return;
+        }
+        self.counters.instrument_definitions += 1;
+        match self.settings.resolve_instrument(index, &spec) {
+            Ok(resolved) => {
+                self.instruments.specs[index] = Some(spec);
+                self.instruments.limits[index] = Some(resolved);
+                self.instruments.refusals[index] = None;
+                self.decisions
+                    .push(Decision::InstrumentReady { instrument });
+            }
+            Err(error) => {
+                self.instruments.refusals[index] = Some(error);
+                self.decisions
+                    .push(Decision::InstrumentRefused { instrument });
+            }
+        }
+    }
+
+    /// Stage 3 (signal): the strategy looks at every changed, synced, tradable instrument.
+    pub fn decide(&mut self) {
+        let mut touched = self.touched;
+        while touched != 0 {
+            let index = touched.trailing_zeros() as usize;
+            touched &= touched - 1;
+            let (Some(spec), Some((_, sizing))) = (
+                &self.instruments.specs[index],
+                &self.instruments.limits[index],
+            ) else {
+                continue;
+            };
+            let book = &self.instruments.books[index];
+            if book.stale().is_some() {
+                continue;
+            }
+            let view = MarketView {
+                now_ns: self.now_ns,
+                instrument: InstrumentId(index as u16),
+                spec,
+                book,
+                position_lots: self.instruments.positions[index].lots,
+                live_orders: self.oms.live(),
+                sizing: *sizing,
+            };
+            self.strategy.on_book(&view, &mut self.intents);
+        }
+    }
+
+    /// Stage 4 (risk): every placement is checked; cancels always pass.
+    pub fn check_risk(&mut self) {
+        for intent in &self.intents {
+            match *intent {
+                Intent::Cancel { id, reason } => self.cancels.push((id, reason)),
+                Intent::Place { request, reason } => {
+                    let index = request.instrument.index();
+                    let (Some(spec), Some((limits, _))) = (
+                        &self.instruments.specs[index],
+                        &self.instruments.limits[index],
+                    ) else {
+                        continue;
+                    };
+                    let ctx = RiskContext {
+                        now_ns: self.now_ns,
+                        spec,
+                        limits,
+                        book: &self.instruments.books[index],
+                        position_lots: self.instruments.positions[index].lots,
+                        open_same_side_lots: self.oms.open_lots(request.instrument, request.side)
+                            + self.approved_lots(request.instrument, request.side),
+                        orders_open: self.oms.live_count() + self.approved.len(),
+                    };
+                    match self.risk.check(&request, &ctx) {
+                        Ok(approved) => self.approved.push((approved, reason)),
+                        Err(reject) => self.decisions.push(Decision::RiskReject {
+                            request,
+                            reject,
+                            reason,
+                        }),
+                    }
+                }
+            }
+        }
+    }
+
+    fn approved_lots(&self, instrument: InstrumentId, side: crate::event::Side) -> i64 {
+        self.approved
+            .iter()
+            .map(|(a, _)| a.request())
+            .filter(|r| r.instrument == instrument && r.side == side)
+            .map(|r| r.size_lots)
+            .sum()
+    }
+
+    /// Stage 5 (order): approved orders and cancels become order commands.
+    pub fn emit_orders(&mut self) {
+        for index in 0..self.cancels.len() {
+            let (id, reason) = self.cancels[index];
+            let Some(order) = self.oms.get(id) else {
+                continue;
+            };
+            if order.cancel_pending {
+                continue;
+            }
+            let instrument = order.request.instrument;
+            if self.oms.mark_cancel_pending(id).is_err() {
+                continue;
+            }
+            self.counters.cancels += 1;
+            self.decisions.push(Decision::CancelRequest {
+                id,
+                instrument,
+                reason,
+            });
+            self.commands.push(OrderCommand::cancel(id, instrument));
+            if let Some(sim) = self.sim.as_mut() {
+                sim.cancel(self.now_ns, id);
+            }
+        }
+        for index in 0..self.approved.len() {
+            let (approved, reason) = self.approved[index];
+            let request = *approved.request();
+            let Ok(id) = self.oms.create(approved, self.now_ns) else {
+                self.counters.oms_errors += 1;
+                continue;
+            };
+            self.counters.orders += 1;
+            self.decisions.push(Decision::OrderNew {
+                id,
+                request,
+                reason,
+            });
+            self.commands.push(OrderCommand::new_order(id, &approved));
+            if let Some(sim) = self.sim.as_mut() {
+                sim.submit(self.now_ns, id, request);
+            }
+        }
+    }
+
+    fn apply_reports(&mut self) {
+        for index in 0..self.reports.len() {
+            let report = self.reports[index];
+            if let Err(_error) = self.apply_report(report) {
+                self.counters.oms_errors += 1;
+            }
+        }
+    }
+
+    fn apply_report(&mut self, report: VenueReport) -> Result<(), crate::order::OmsError> {
+        match report {
+            VenueReport::Accepted { id } => {
+                self.oms.on_accepted(id)?;
+                self.decisions.push(Decision::OrderAccepted { id });
+            }
+            VenueReport::Rejected { id, reason } => {
+                self.oms.on_rejected(id)?;
+                self.counters.venue_rejects += 1;
+                self.decisions.push(Decision::OrderRejected { id, reason });
+            }
+            VenueReport::Fill {
+                id,
+                price_ticks,
+                size_lots,
+                liquidity,
+                fee,
+            } => {
+                let request = self
+                    .oms
+                    .get(id)
+                    .ok_or(crate::order::OmsError::UnknownOrder)?
+                    .request;
+                self.oms.on_fill(id, size_lots)?;
+                let index = request.instrument.index();
+                let spec =
+                    self.instruments.specs[index].ok_or(crate::order::OmsError::UnknownOrder)?;
+                self.instruments.positions[index].apply_fill(
+                    &spec,
+                    request.side,
+                    price_ticks,
+                    size_lots,
+                    fee,
+                );
+                self.counters.fills += 1;
+                self.decisions.push(Decision::Fill {
+                    id,
+                    instrument: request.instrument,
+                    side: request.side,
+                    price_ticks,
+                    size_lots,
+                    liquidity,
+                    fee,
+                });
+                self.touched |= 1 << index;
+            }
+            VenueReport::Cancelled { id } => {
+                self.oms.on_cancelled(id)?;
+                self.decisions.push(Decision::OrderCancelled { id });
+            }
+            VenueReport::CancelRejected { id } => {
+                self.counters.cancel_rejects += 1;
+                self.decisions.push(Decision::CancelRejected { id });
+            }
+        }
+        Ok(())
+    }
+
+    /// Time of the simulated venue's next pending arrival.
+    pub fn next_venue_arrival_ns(&self) -> Option<u64> {
+        self.sim.as_ref().and_then(SimVenue::next_arrival_ns)
+    }
+}

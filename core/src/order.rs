@@ -1,0 +1,311 @@
+//! Orders and the order manager: state machine and deterministic client order ids.
+//!
+//! State machine (a venue report that does not fit it is counted, never applied):
+//!
+//! ```text
+//! Pending ──accept──► Open ──fill──► PartiallyFilled ──fill──► Filled
+//!    │                 │  └──────────fill (all)──────────────────▲
+//!    ├──reject──► Rejected             │
+//!    └─fill (taker)─► PartiallyFilled / Filled
+//! Open / PartiallyFilled / Pending ──cancelled──► Cancelled
+//! ```
+//!
+//! A client order id is the engine's namespace (from config) and a counter that only the
+//! engine advances, so a replay of the same journal assigns the same ids and a re-sent order
+//! is recognised by the venue.
+
+use crate::event::Side;
+use crate::instrument::InstrumentId;
+use crate::risk::RiskApproved;
+
+/// Deterministic client order id: `namespace` (config) in the high 24 bits, counter below.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ClientOrderId(pub u64);
+
+impl ClientOrderId {
+    pub const COUNTER_BITS: u32 = 40;
+
+    pub fn new(namespace: u32, counter: u64) -> Self {
+        assert!(
+            counter < 1 << Self::COUNTER_BITS,
+            "client order counter exhausted"
+        );
+        Self((u64::from(namespace & 0xFF_FFFF) << Self::COUNTER_BITS) | counter)
+    }
+
+    pub fn counter(self) -> u64 {
+        self.0 & ((1 << Self::COUNTER_BITS) - 1)
+    }
+}
+
+impl std::fmt::Display for ClientOrderId {
+    /// UUID-shaped text, as Coinbase recommends for `client_order_id`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let namespace = self.0 >> Self::COUNTER_BITS;
+        write!(
+            f,
+            "7a1de000-{:04x}-4{:03x}-8000-{:012x}",
+            namespace >> 12,
+            namespace & 0xFFF,
+            self.counter()
+        )
+    }
+}
+
+/// How an order executes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum TimeInForce {
+    /// Rests until cancelled; `post_only` orders refuse to take liquidity.
+    GoodTillCancel = 0,
+    /// Takes what it can at the limit price, the rest is cancelled.
+    ImmediateOrCancel = 1,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum OrderState {
+    Pending = 0,
+    Open = 1,
+    PartiallyFilled = 2,
+    Filled = 3,
+    Cancelled = 4,
+    Rejected = 5,
+}
+
+impl OrderState {
+    pub fn is_terminal(self) -> bool {
+        matches!(self, Self::Filled | Self::Cancelled | Self::Rejected)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Open => "open",
+            Self::PartiallyFilled => "partially_filled",
+            Self::Filled => "filled",
+            Self::Cancelled => "cancelled",
+            Self::Rejected => "rejected",
+        }
+    }
+}
+
+/// What an order asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OrderRequest {
+    pub instrument: InstrumentId,
+    pub side: Side,
+    pub price_ticks: i64,
+    pub size_lots: i64,
+    pub time_in_force: TimeInForce,
+    pub post_only: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Order {
+    pub id: ClientOrderId,
+    pub request: OrderRequest,
+    pub state: OrderState,
+    pub filled_lots: i64,
+    /// A cancel was sent and is not yet answered.
+    pub cancel_pending: bool,
+    pub created_ns: u64,
+}
+
+impl Order {
+    pub fn remaining_lots(&self) -> i64 {
+        self.request.size_lots - self.filled_lots
+    }
+}
+
+/// A venue report that did not fit the state machine.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum OmsError {
+    #[error("no live order with this client order id")]
+    UnknownOrder,
+    #[error("report does not fit the order's state")]
+    BadTransition,
+    #[error("fill exceeds the order's remaining size")]
+    Overfill,
+    #[error("open-order table is full")]
+    Full,
+}
+
+/// Live orders, in creation order, in a table sized at start-up.
+pub struct OrderManager {
+    namespace: u32,
+    next_counter: u64,
+    live: Vec<Order>,
+    live_max: usize,
+}
+
+impl OrderManager {
+    pub fn new(namespace: u32, live_max: usize) -> Self {
+        Self {
+            namespace,
+            next_counter: 1,
+            live: Vec::with_capacity(live_max),
+            live_max,
+        }
+    }
+
+    /// Live (non-terminal) orders, oldest first.
+    pub fn live(&self) -> &[Order] {
+        &self.live
+    }
+
+    pub fn live_count(&self) -> usize {
+        self.live.len()
+    }
+
+    pub fn get(&self, id: ClientOrderId) -> Option<&Order> {
+        self.live.iter().find(|order| order.id == id)
+    }
+
+    /// Creates a pending order with the next client order id. Only risk-approved requests
+    /// can become orders.
+    pub fn create(
+        &mut self,
+        approved: RiskApproved,
+        now_ns: u64,
+    ) -> Result<ClientOrderId, OmsError> {
+        let request = *approved.request();
+        if self.live.len() == self.live_max {
+            return Err(OmsError::Full);
+        }
+        let id = ClientOrderId::new(self.namespace, self.next_counter);
+        self.next_counter += 1;
+        self.live.push(Order {
+            id,
+            request,
+            state: OrderState::Pending,
+            filled_lots: 0,
+            cancel_pending: false,
+            created_ns: now_ns,
+        });
+        Ok(id)
+    }
+
+    pub fn mark_cancel_pending(&mut self, id: ClientOrderId) -> Result<(), OmsError> {
+        let order = self.find_mut(id)?;
+        order.cancel_pending = true;
+        Ok(())
+    }
+
+    pub fn on_accepted(&mut self, id: ClientOrderId) -> Result<(), OmsError> {
+        let order = self.find_mut(id)?;
+        if order.state != OrderState::Pending {
+            return Err(OmsError::BadTransition);
+        }
+        order.state = OrderState::Open;
+        Ok(())
+    }
+
+    /// Applies a fill; returns the order's new state. Terminal orders leave the table.
+    pub fn on_fill(&mut self, id: ClientOrderId, size_lots: i64) -> Result<OrderState, OmsError> {
+        let order = self.find_mut(id)?;
+        if size_lots <= 0 {
+            return Err(OmsError::BadTransition);
+        }
+        if size_lots > order.remaining_lots() {
+            return Err(OmsError::Overfill);
+        }
+        order.filled_lots += size_lots;
+        order.state = if order.remaining_lots() == 0 {
+            OrderState::Filled
+        } else {
+            OrderState::PartiallyFilled
+        };
+        let state = order.state;
+        self.retire_terminal();
+        Ok(state)
+    }
+
+    pub fn on_cancelled(&mut self, id: ClientOrderId) -> Result<(), OmsError> {
+        self.find_mut(id)?.state = OrderState::Cancelled;
+        self.retire_terminal();
+        Ok(())
+    }
+
+    pub fn on_rejected(&mut self, id: ClientOrderId) -> Result<(), OmsError> {
+        let order = self.find_mut(id)?;
+        if order.state != OrderState::Pending {
+            return Err(OmsError::BadTransition);
+        }
+        order.state = OrderState::Rejected;
+        self.retire_terminal();
+        Ok(())
+    }
+
+    /// Lots that open orders on `side` of `instrument` could still add to the position.
+    pub fn open_lots(&self, instrument: InstrumentId, side: Side) -> i64 {
+        self.live
+            .iter()
+            .filter(|o| o.request.instrument == instrument && o.request.side == side)
+            .map(Order::remaining_lots)
+            .sum()
+    }
+
+    fn find_mut(&mut self, id: ClientOrderId) -> Result<&mut Order, OmsError> {
+        self.live
+            .iter_mut()
+            .find(|order| order.id == id)
+            .ok_or(OmsError::UnknownOrder)
+    }
+
+    fn retire_terminal(&mut self) {
+        self.live.retain(|order| !order.state.is_terminal());
+    }
+
+    pub fn next_counter(&self) -> u64 {
+        self.next_counter
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request() -> RiskApproved {
+        RiskApproved::for_tests(OrderRequest {
+            instrument: InstrumentId(0),
+            side: Side::Buy,
+            price_ticks: 100,
+            size_lots: 10,
+            time_in_force: TimeInForce::GoodTillCancel,
+            post_only: true,
+        })
+    }
+
+    // Proves ids are deterministic and the lifecycle pending → open → partial → filled holds.
+    #[test]
+    fn lifecycle_and_ids() {
+        let mut oms = OrderManager::new(7, 4);
+        let a = oms.create(request(), 1).unwrap();
+        let b = oms.create(request(), 2).unwrap();
+        assert_eq!(a, ClientOrderId::new(7, 1));
+        assert_eq!(b.counter(), 2);
+        assert_eq!(a.to_string(), "7a1de000-0000-4007-8000-000000000001");
+        assert_eq!(oms.on_fill(a, 11), Err(OmsError::Overfill));
+        oms.on_accepted(a).unwrap();
+        assert_eq!(oms.on_accepted(a), Err(OmsError::BadTransition));
+        assert_eq!(oms.on_fill(a, 4), Ok(OrderState::PartiallyFilled));
+        assert_eq!(oms.open_lots(InstrumentId(0), Side::Buy), 6 + 10);
+        assert_eq!(oms.on_fill(a, 6), Ok(OrderState::Filled));
+        assert!(oms.get(a).is_none(), "terminal orders leave the live table");
+        assert_eq!(oms.on_fill(a, 1), Err(OmsError::UnknownOrder));
+        oms.on_rejected(b).unwrap();
+        assert_eq!(oms.live_count(), 0);
+    }
+
+    // Proves the table refuses orders past its size and cancels free it.
+    #[test]
+    fn table_is_bounded() {
+        let mut oms = OrderManager::new(0, 2);
+        let a = oms.create(request(), 0).unwrap();
+        oms.create(request(), 0).unwrap();
+        assert_eq!(oms.create(request(), 0), Err(OmsError::Full));
+        oms.on_cancelled(a).unwrap();
+        assert!(oms.create(request(), 0).is_ok());
+    }
+}

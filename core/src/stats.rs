@@ -1,0 +1,164 @@
+//! What the engine reports: counters, fixed-size status snapshots for the cold path, and the
+//! end-of-run summary.
+//!
+//! [`StatusSnapshot`] is `Copy` and fixed-size so the hot thread can publish it through the
+//! output ring without allocating. [`EngineSummary`] allocates and is built only off the hot
+//! loop (end of a replay, shutdown).
+
+use crate::config::INSTRUMENTS_MAX;
+use crate::engine::Engine;
+use crate::event::DecodeError;
+use crate::instrument::{InstrumentId, Symbol};
+use crate::num::{Increment, Money};
+use crate::risk::Reject;
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counters {
+    /// Market-data frames and product bodies that decoded.
+    pub frames: u64,
+    pub decode_errors: [u64; DecodeError::ALL.len()],
+    /// Well-formed parts not for us (other channels, unconfigured products).
+    pub ignored: u64,
+    pub feed_controls: u64,
+    pub timers: u64,
+    pub heartbeats: u64,
+    pub venue_errors: u64,
+    pub gaps: u64,
+    pub seq_regressions: u64,
+    pub time_regressions: u64,
+    pub level_updates: u64,
+    pub trades: u64,
+    pub book_errors: u64,
+    pub crossed_books: u64,
+    pub instrument_definitions: u64,
+    pub orders: u64,
+    pub cancels: u64,
+    pub fills: u64,
+    pub venue_rejects: u64,
+    pub cancel_rejects: u64,
+    pub oms_errors: u64,
+}
+
+impl Counters {
+    pub fn decode_errors_total(&self) -> u64 {
+        self.decode_errors.iter().sum()
+    }
+}
+
+/// One instrument in a status snapshot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InstrumentStatus {
+    pub symbol: Symbol,
+    /// Product rules known and the config resolved against them.
+    pub tradable: bool,
+    pub stale: bool,
+    pub price_increment: Increment,
+    pub base_increment: Increment,
+    pub bid: Option<(i64, i64)>,
+    pub ask: Option<(i64, i64)>,
+    pub position_lots: i64,
+    pub realized: Money,
+    pub unrealized: Money,
+    pub fees: Money,
+    pub fills: u64,
+}
+
+/// A copy of the engine's state for the cold path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StatusSnapshot {
+    pub now_ns: u64,
+    pub counters: Counters,
+    pub rejects: [u64; Reject::COUNT],
+    pub orders_open: usize,
+    pub count: usize,
+    pub instruments: [Option<InstrumentStatus>; INSTRUMENTS_MAX],
+}
+
+impl StatusSnapshot {
+    pub fn instruments(&self) -> impl Iterator<Item = &InstrumentStatus> {
+        self.instruments[..self.count].iter().flatten()
+    }
+
+    /// Realized + unrealized − fees over all instruments (one quote currency assumed).
+    pub fn pnl_total(&self) -> Money {
+        self.instruments().fold(Money::ZERO, |sum, i| {
+            sum + i.realized + i.unrealized - i.fees
+        })
+    }
+}
+
+/// End-of-run summary: owned and allocating, built off the hot loop.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EngineSummary {
+    pub status: StatusSnapshot,
+    pub strategy: &'static str,
+    /// Config problems found when product rules arrived, by instrument.
+    pub refusals: Vec<(Symbol, String)>,
+}
+
+impl Engine {
+    /// A fixed-size copy of the state, cheap enough for the hot thread.
+    pub fn status(&self) -> StatusSnapshot {
+        let inst = &self.instruments;
+        let mut instruments = [None; INSTRUMENTS_MAX];
+        for (index, slot) in instruments.iter_mut().enumerate().take(inst.symbols.len()) {
+            let id = InstrumentId(index as u16);
+            let book = self.book(id);
+            let position = self.position(id);
+            let (price_increment, base_increment) = match &inst.specs[index] {
+                Some(spec) => (spec.price_increment, spec.base_increment),
+                None => (
+                    Increment { step: 1, scale: 0 },
+                    Increment { step: 1, scale: 0 },
+                ),
+            };
+            let unrealized = match (&inst.specs[index], book.top()) {
+                (Some(spec), Some(top)) => position.unrealized(spec, top.mid_ticks_x2()),
+                _ => Money::ZERO,
+            };
+            *slot = Some(InstrumentStatus {
+                symbol: inst.symbols[index],
+                tradable: inst.limits[index].is_some(),
+                stale: book.stale().is_some(),
+                price_increment,
+                base_increment,
+                bid: book.best_bid(),
+                ask: book.best_ask(),
+                position_lots: position.lots,
+                realized: position.realized,
+                unrealized,
+                fees: position.fees,
+                fills: position.fills,
+            });
+        }
+        StatusSnapshot {
+            now_ns: self.now_ns(),
+            counters: self.counters,
+            rejects: *self.risk().rejects(),
+            orders_open: self.orders().live_count(),
+            count: inst.symbols.len(),
+            instruments,
+        }
+    }
+
+    pub fn summary(&self) -> EngineSummary {
+        let refusals = self
+            .instruments
+            .refusals
+            .iter()
+            .zip(&self.instruments.symbols)
+            .filter_map(|(refusal, symbol)| refusal.as_ref().map(|e| (*symbol, e.to_string())))
+            .collect();
+        EngineSummary {
+            status: self.status(),
+            strategy: self.strategy_name(),
+            refusals,
+        }
+    }
+
+    /// Book depth per instrument, for reports: (bid levels, ask levels).
+    pub fn level_counts(&self, instrument: InstrumentId) -> (usize, usize) {
+        let book = self.book(instrument);
+        (book.bid_levels(), book.ask_levels())
+    }
+}
