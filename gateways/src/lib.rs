@@ -1,2 +1,4 @@
-//! TRAIDER gateways (stub).
+//! TRAIDER gateways (being written).
 #![deny(unsafe_code)]
+pub mod capture;
+pub mod coinbase;
