@@ -1,0 +1,83 @@
+//! The hot path's journal: `traider-journal`'s memory-mapped writer behind the core's
+//! [`JournalSink`] trait. Runs on the hot thread.
+
+use std::path::{Path, PathBuf};
+use traider_core::pipeline::{JournalFailure, JournalSink};
+use traider_journal::{JournalError, JournalWriter, Recovery, WriterOptions};
+
+pub enum Journal {
+    Mmap(MmapJournal),
+    /// No journal (benchmarks only; the daemon always journals).
+    Off,
+}
+
+pub struct MmapJournal {
+    writer: JournalWriter,
+    /// The first error the writer returned, kept for the operator.
+    pub first_error: Option<JournalError>,
+}
+
+impl Journal {
+    /// Opens (creating) a journal directory.
+    pub fn open(dir: &Path, segment_mb: u64) -> Result<(Self, Recovery), JournalError> {
+        let options = WriterOptions {
+            segment_bytes: segment_mb << 20,
+        };
+        let (writer, recovery) = JournalWriter::open(dir, options)?;
+        Ok((
+            Journal::Mmap(MmapJournal {
+                writer,
+                first_error: None,
+            }),
+            recovery,
+        ))
+    }
+
+    pub fn dir(&self) -> Option<PathBuf> {
+        match self {
+            Journal::Mmap(journal) => Some(journal.writer.dir().to_path_buf()),
+            Journal::Off => None,
+        }
+    }
+
+    /// Records written so far.
+    pub fn records(&self) -> u64 {
+        match self {
+            Journal::Mmap(journal) => journal.writer.next_seq() - 1,
+            Journal::Off => 0,
+        }
+    }
+
+    pub fn first_error(&self) -> Option<&JournalError> {
+        match self {
+            Journal::Mmap(journal) => journal.first_error.as_ref(),
+            Journal::Off => None,
+        }
+    }
+}
+
+impl JournalSink for Journal {
+    #[inline]
+    fn append(&mut self, kind: u16, ts_ns: u64, parts: &[&[u8]]) -> Result<(), JournalFailure> {
+        match self {
+            Journal::Mmap(journal) => match journal.writer.append_parts(kind, ts_ns, parts) {
+                Ok(_) => Ok(()),
+                Err(error) => {
+                    journal.first_error.get_or_insert(error);
+                    Err(JournalFailure)
+                }
+            },
+            Journal::Off => Ok(()),
+        }
+    }
+
+    fn flush(&mut self) -> Result<(), JournalFailure> {
+        match self {
+            Journal::Mmap(journal) => journal.writer.flush().map_err(|error| {
+                journal.first_error.get_or_insert(error);
+                JournalFailure
+            }),
+            Journal::Off => Ok(()),
+        }
+    }
+}

@@ -1,0 +1,156 @@
+//! `traiderd replay`: a capture through the same engine, as fast as the machine allows.
+//!
+//! The main thread reads the capture and is the sequencer: it publishes each record into the
+//! input ring stamped with its *recorded* time, so a replay is deterministic and two replays of
+//! one capture write byte-identical journals. The hot thread and the order sink run exactly as
+//! in `traiderd run`.
+
+use crate::config::DaemonConfig;
+use crate::hot::{self, SinkStats};
+use crate::journal_sink::Journal;
+use crate::summary::{RunFacts, summary_json};
+use anyhow::{Context, bail};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use traider_core::input::{FeedControl, InputKind};
+use traider_core::instrument::InstrumentId;
+use traider_core::pipeline::ring::{InputProducer, input_ring, output_ring};
+use traider_gateways::capture::{CaptureReader, CaptureRecord};
+
+pub struct ReplayArgs {
+    pub config: PathBuf,
+    pub capture: PathBuf,
+    pub journal_dir: Option<PathBuf>,
+}
+
+/// What the feeder did with the capture.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct FeedStats {
+    pub records: u64,
+    pub md_frames: u64,
+    pub bad_lines: u64,
+}
+
+pub struct ReplayOutcome {
+    pub summary: serde_json::Value,
+    pub hot: hot::Hot,
+    pub sink: SinkStats,
+}
+
+/// Runs a whole replay and returns its summary.
+pub fn replay(args: &ReplayArgs) -> anyhow::Result<ReplayOutcome> {
+    let config = DaemonConfig::load(&args.config)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", args.config.display()))?;
+    let dir = match &args.journal_dir {
+        Some(dir) => dir.clone(),
+        None => config
+            .journal
+            .dir
+            .join(format!("replay-{}", crate::clock::session_stamp())),
+    };
+    let (journal, recovery) = Journal::open(&dir, config.journal.segment_mb)
+        .with_context(|| format!("cannot open the journal in {}", dir.display()))?;
+    if recovery.records_found > 0 {
+        bail!(
+            "journal {} already holds {} records; replay writes a fresh journal (choose another --journal-dir)",
+            dir.display(),
+            recovery.records_found
+        );
+    }
+    let mut reader = CaptureReader::open(&args.capture)
+        .with_context(|| format!("cannot open capture {}", args.capture.display()))?;
+    let (poller, producer) = input_ring(config.hot_path.ring_slots, config.hot_path.slot_bytes);
+    let (output, output_poller) = output_ring(config.hot_path.output_ring_slots);
+    let hot = hot::build(&config, journal, output)?;
+    let sink = hot::spawn_order_sink(output_poller)?;
+    let hot_thread =
+        hot::spawn_hot_thread(hot, poller, config.hot_path.pin_core, config.hot_path.wait)?;
+    let mut feeder = producer.clone();
+    let fed = feed_capture(&config, &mut reader, &mut feeder);
+    feeder.publish(InputKind::Shutdown, 0, 0, &[]);
+    drop(feeder);
+    drop(producer);
+    let hot = hot_thread
+        .join()
+        .map_err(|_| anyhow::anyhow!("the hot thread panicked"))?;
+    let sink = sink
+        .join()
+        .map_err(|_| anyhow::anyhow!("the order-sink thread panicked"))?;
+    let fed = fed?;
+    let summary = replay_summary(&hot, &fed, &dir);
+    Ok(ReplayOutcome { summary, hot, sink })
+}
+
+fn replay_summary(hot: &hot::Hot, fed: &FeedStats, dir: &Path) -> serde_json::Value {
+    let engine = hot.engine();
+    let level_counts = (0..engine.settings().instruments.len())
+        .map(|i| engine.level_counts(InstrumentId(i as u16)))
+        .collect();
+    let facts = RunFacts {
+        mode: "replay",
+        md_frames: fed.md_frames,
+        journal_dir: Some(dir.display().to_string()),
+        journal_records: hot.journal().records(),
+        journal_failures: hot.journal_failures,
+        level_counts,
+    };
+    let mut summary = summary_json(&engine.summary(), hot.latency(), &facts);
+    summary["capture"] = serde_json::json!({"records": fed.records, "bad_lines": fed.bad_lines});
+    summary
+}
+
+/// Publishes the capture's records in file order with their recorded times.
+fn feed_capture(
+    config: &DaemonConfig,
+    reader: &mut CaptureReader,
+    producer: &mut InputProducer,
+) -> anyhow::Result<FeedStats> {
+    let mut stats = FeedStats::default();
+    let mut connections: BTreeMap<String, u32> = BTreeMap::new();
+    let mut products_seen = false;
+    for record in reader.by_ref() {
+        let record = match record {
+            Ok(record) => record,
+            Err(error) => {
+                // A damaged line is reported and skipped; the rest of the capture still plays.
+                tracing::warn!(%error, "capture line skipped");
+                stats.bad_lines += 1;
+                continue;
+            }
+        };
+        stats.records += 1;
+        match record {
+            CaptureRecord::Http {
+                ts_ns, url, body, ..
+            } if url.contains("/products") => {
+                hot::check_products(config, &body)?;
+                producer.publish(InputKind::Products, 0, ts_ns, body.as_bytes());
+                products_seen = true;
+            }
+            CaptureRecord::Http { .. } | CaptureRecord::Send { .. } => {}
+            CaptureRecord::Connect { conn, ts_ns, .. } => {
+                let next = connections.len() as u32 + 1;
+                let conn_id = *connections.entry(conn).or_insert(next);
+                producer.publish(InputKind::Feed(FeedControl::Connected), conn_id, ts_ns, &[]);
+            }
+            CaptureRecord::Recv { conn, ts_ns, data } => {
+                if !products_seen {
+                    bail!(
+                        "the capture has market data before any products response; it cannot be replayed without instrument rules"
+                    );
+                }
+                let next = connections.len() as u32 + 1;
+                let conn_id = *connections.entry(conn).or_insert(next);
+                producer.publish(InputKind::MdFrame, conn_id, ts_ns, data.as_bytes());
+                stats.md_frames += 1;
+            }
+        }
+    }
+    if !products_seen {
+        bail!(
+            "the capture has no products response ({} records read)",
+            stats.records
+        );
+    }
+    Ok(stats)
+}

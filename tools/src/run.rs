@@ -1,0 +1,222 @@
+//! `traiderd run`: the daemon. Paper mode: live market data, simulated fills.
+//!
+//! Threads: the hot thread (pinned when configured), the order sink, a timer, a status
+//! reporter, and a small tokio runtime for the venue I/O (products over REST, market data
+//! over WebSocket). The WebSocket task and the timer are the sequencer: they stamp each input
+//! with the wall clock and publish it into the input ring. Ctrl-C (SIGINT) or SIGTERM stops
+//! the feed, then the hot thread drains, flushes the journal and returns its state.
+
+use crate::clock::{session_stamp, unix_now_ns};
+use crate::config::{DaemonConfig, Mode};
+use crate::hot::{self, SinkStats};
+use crate::journal_sink::Journal;
+use crate::summary::{RunFacts, status_lines, summary_json};
+use anyhow::{Context, bail};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+use traider_core::engine::StatusSnapshot;
+use traider_core::input::{FeedControl, InputKind};
+use traider_core::instrument::InstrumentId;
+use traider_core::pipeline::ring::{InputProducer, input_ring, output_ring};
+use traider_gateways::coinbase::rest::fetch_products;
+use traider_gateways::coinbase::ws::{FrameSink, WsConfig, run_market_data};
+
+pub struct RunArgs {
+    pub config: PathBuf,
+    pub journal_dir: Option<PathBuf>,
+}
+
+/// Market data from the WebSocket client into the input ring, stamped on receipt.
+struct RingSink {
+    producer: InputProducer,
+}
+
+impl FrameSink for RingSink {
+    fn on_frame(&mut self, conn_id: u32, frame: &[u8]) {
+        self.producer
+            .publish(InputKind::MdFrame, conn_id, unix_now_ns(), frame);
+    }
+
+    fn on_feed(&mut self, conn_id: u32, control: FeedControl) {
+        tracing::info!(
+            conn_id,
+            control = control.as_str(),
+            "market-data connection"
+        );
+        self.producer
+            .publish(InputKind::Feed(control), conn_id, unix_now_ns(), &[]);
+    }
+}
+
+pub struct RunOutcome {
+    pub summary: serde_json::Value,
+    pub sink: SinkStats,
+}
+
+pub fn run(args: &RunArgs) -> anyhow::Result<RunOutcome> {
+    let config = DaemonConfig::load(&args.config)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", args.config.display()))?;
+    if config.mode != Mode::Paper {
+        bail!(
+            "mode: traiderd run supports mode = \"paper\" (live market data, simulated fills); use traiderd replay for recorded data"
+        );
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(signal, Arc::clone(&stop))
+            .context("cannot install signal handlers")?;
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name("traider-io")
+        .enable_all()
+        .build()
+        .context("cannot start the I/O runtime")?;
+    let products = runtime
+        .block_on(fetch_products(
+            &config.venue.rest_url,
+            &config.product_ids(),
+            3,
+        ))
+        .context("cannot read the instrument rules from the venue")?;
+    hot::check_products(&config, &products)?;
+
+    let dir = args.journal_dir.clone().unwrap_or_else(|| {
+        config
+            .journal
+            .dir
+            .join(format!("paper-{}", session_stamp()))
+    });
+    let (journal, recovery) = Journal::open(&dir, config.journal.segment_mb)
+        .with_context(|| format!("cannot open the journal in {}", dir.display()))?;
+    if recovery.records_found > 0 {
+        bail!(
+            "journal {} already holds {} records; start a new session directory",
+            dir.display(),
+            recovery.records_found
+        );
+    }
+    tracing::info!(journal = %dir.display(), "journal open");
+
+    let (poller, producer) = input_ring(config.hot_path.ring_slots, config.hot_path.slot_bytes);
+    let (output, output_poller) = output_ring(config.hot_path.output_ring_slots);
+    let (status_in, mut status_out) = triple_buffer::TripleBuffer::new(&empty_status()).split();
+    let hot = hot::build(&config, journal, output)?.with_status(status_in);
+    let sink = hot::spawn_order_sink(output_poller)?;
+    let mut seq = producer.clone();
+    seq.publish(InputKind::Products, 0, unix_now_ns(), products.as_bytes());
+    let hot_thread =
+        hot::spawn_hot_thread(hot, poller, config.hot_path.pin_core, config.hot_path.wait)?;
+
+    let timer = spawn_timer(
+        producer.clone(),
+        Duration::from_millis(config.hot_path.timer_interval_ms),
+        Arc::clone(&stop),
+    )?;
+    let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
+    let ws = runtime.spawn(run_market_data(
+        ws_config(&config),
+        RingSink {
+            producer: producer.clone(),
+        },
+        shutdown_rx,
+    ));
+    tracing::info!(url = %config.venue.ws_url, strategy = ?config.strategy.kind, "paper trading");
+
+    let report_every = Duration::from_secs(config.report.interval_s);
+    let mut last_report = std::time::Instant::now();
+    while !stop.load(Ordering::Relaxed) && !ws.is_finished() {
+        std::thread::sleep(Duration::from_millis(50));
+        if !report_every.is_zero() && last_report.elapsed() >= report_every {
+            last_report = std::time::Instant::now();
+            for line in status_lines(status_out.read()) {
+                tracing::info!("{line}");
+            }
+        }
+    }
+    tracing::info!("stopping: closing the feed, draining the hot path");
+    stop.store(true, Ordering::Relaxed);
+    let _ = shutdown_tx.send(true);
+    let feed_result =
+        runtime.block_on(async { tokio::time::timeout(Duration::from_secs(5), ws).await });
+    let _ = timer.join();
+    seq.publish(InputKind::Shutdown, 0, unix_now_ns(), &[]);
+    drop(seq);
+    drop(producer);
+    let hot = hot_thread
+        .join()
+        .map_err(|_| anyhow::anyhow!("the hot thread panicked"))?;
+    let sink = sink
+        .join()
+        .map_err(|_| anyhow::anyhow!("the order-sink thread panicked"))?;
+    match feed_result {
+        Ok(Ok(Err(error))) => tracing::error!(%error, "market-data client failed"),
+        Ok(Err(join_error)) => tracing::error!(%join_error, "market-data task failed"),
+        Err(_) => tracing::warn!("market-data client did not close within 5 s"),
+        Ok(Ok(Ok(_))) => {}
+    }
+    for line in status_lines(&hot.engine().status()) {
+        tracing::info!("{line}");
+    }
+    let engine = hot.engine();
+    let facts = RunFacts {
+        mode: "paper",
+        md_frames: hot.md_frames,
+        journal_dir: Some(dir.display().to_string()),
+        journal_records: hot.journal().records(),
+        journal_failures: hot.journal_failures,
+        level_counts: (0..config.instruments.len())
+            .map(|i| engine.level_counts(InstrumentId(i as u16)))
+            .collect(),
+    };
+    if let Some(error) = hot.journal().first_error() {
+        tracing::error!(%error, "the journal refused writes; trading stopped at that point");
+    }
+    Ok(RunOutcome {
+        summary: summary_json(&engine.summary(), hot.latency(), &facts),
+        sink,
+    })
+}
+
+fn ws_config(config: &DaemonConfig) -> WsConfig {
+    let venue = &config.venue;
+    let mut ws = WsConfig::new(
+        venue.ws_url.clone(),
+        config.product_ids().iter().map(|s| s.to_string()).collect(),
+    );
+    ws.heartbeat_timeout = Duration::from_millis(venue.heartbeat_timeout_ms);
+    ws.resync_timeout = Duration::from_millis(venue.resync_timeout_ms);
+    ws.backoff_min = Duration::from_millis(venue.reconnect_backoff_min_ms);
+    ws.backoff_max = Duration::from_millis(venue.reconnect_backoff_max_ms);
+    ws.max_message_bytes = config.hot_path.frame_bytes_max;
+    ws
+}
+
+/// Timer inputs let event time pass (stale-book checks, simulated latency) without data.
+fn spawn_timer(
+    mut producer: InputProducer,
+    every: Duration,
+    stop: Arc<AtomicBool>,
+) -> std::io::Result<std::thread::JoinHandle<()>> {
+    std::thread::Builder::new()
+        .name("traider-timer".into())
+        .spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                std::thread::sleep(every);
+                producer.publish(InputKind::Timer, 0, unix_now_ns(), &[]);
+            }
+        })
+}
+
+fn empty_status() -> StatusSnapshot {
+    StatusSnapshot {
+        now_ns: 0,
+        counters: Default::default(),
+        rejects: [0; traider_core::risk::Reject::COUNT],
+        orders_open: 0,
+        count: 0,
+        instruments: [None; traider_core::config::INSTRUMENTS_MAX],
+    }
+}
