@@ -73,7 +73,13 @@ pub struct InputSlot {
     pub ts_pub_raw: u64,
     /// Raw bytes (a JSON frame or body); empty for controls and timers.
     pub data: Vec<u8>,
+    /// The buffer capacity the slot was created with.
+    base_capacity: usize,
 }
+
+/// A slot whose buffer grew past this multiple of its base capacity (a snapshot passed
+/// through it) gives the memory back when it next carries a small input.
+const SLOT_SHRINK_FACTOR: usize = 4;
 
 impl InputSlot {
     /// An empty slot whose buffer can hold `capacity_bytes` without reallocating.
@@ -84,10 +90,13 @@ impl InputSlot {
             ts_recv_ns: 0,
             ts_pub_raw: 0,
             data: Vec::with_capacity(capacity_bytes),
+            base_capacity: capacity_bytes,
         }
     }
 
-    /// Fills the slot in place, reusing its buffer.
+    /// Fills the slot in place, reusing its buffer. Runs on the producer's (cold) thread, so
+    /// a buffer that once held a multi-megabyte snapshot is released here, not on the hot
+    /// thread: without that, every slot a snapshot ever passed through would keep its size.
     pub fn fill(
         &mut self,
         kind: InputKind,
@@ -100,7 +109,28 @@ impl InputSlot {
         self.conn_id = conn_id;
         self.ts_recv_ns = ts_recv_ns;
         self.ts_pub_raw = ts_pub_raw;
+        let oversized = self.data.capacity() > SLOT_SHRINK_FACTOR * self.base_capacity.max(64);
+        if oversized && data.len() <= self.base_capacity {
+            self.data = Vec::with_capacity(self.base_capacity);
+        }
         self.data.clear();
         self.data.extend_from_slice(data);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Proves a slot that carried a big frame returns to its base capacity on the next small one.
+    #[test]
+    fn oversized_slot_shrinks_back() {
+        let mut slot = InputSlot::with_capacity(1024);
+        slot.fill(InputKind::MdFrame, 1, 2, 3, &vec![b'x'; 5 << 20]);
+        assert!(slot.data.capacity() >= 5 << 20);
+        slot.fill(InputKind::MdFrame, 1, 2, 3, b"{}");
+        assert_eq!(slot.data, b"{}");
+        assert!(slot.data.capacity() < 4096);
+        assert_eq!((slot.conn_id, slot.ts_recv_ns, slot.ts_pub_raw), (1, 2, 3));
     }
 }

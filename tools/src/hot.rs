@@ -5,12 +5,14 @@ use crate::config::DaemonConfig;
 use crate::journal_sink::Journal;
 use anyhow::{Context, bail};
 use std::thread::JoinHandle;
-use traider_core::engine::Engine;
+use traider_core::engine::{Engine, StatusSnapshot};
 use traider_core::event::{DecodedBatch, FrameDecoder, FrameKind, MarketEvent};
+use traider_core::input::InputKind;
 use traider_core::instrument::InstrumentId;
 use traider_core::pipeline::latency::Stamp;
 use traider_core::pipeline::ring::{
-    Idle, InputPoller, Output, OutputPoller, OutputProducer, WaitStrategy,
+    Idle, InputPoller, InputProducer, Output, OutputPoller, OutputProducer, WaitStrategy,
+    input_ring, output_ring,
 };
 use traider_core::pipeline::{HotPath, HotPathLimits};
 use traider_gateways::coinbase::parse::CoinbaseDecoder;
@@ -156,4 +158,56 @@ pub fn spawn_order_sink(mut poller: OutputPoller) -> std::io::Result<JoinHandle<
             }
         }
     })
+}
+
+/// The hot thread and the order sink, running; inputs go in through [`Running::producer`].
+pub struct Running {
+    producer: InputProducer,
+    hot: JoinHandle<Hot>,
+    sink: JoinHandle<SinkStats>,
+}
+
+impl Running {
+    /// Builds the hot path and starts its threads. `status` receives the hot thread's
+    /// snapshots (for the status log).
+    pub fn start(
+        config: &DaemonConfig,
+        journal: Journal,
+        status: Option<triple_buffer::Input<StatusSnapshot>>,
+    ) -> anyhow::Result<Self> {
+        let (poller, producer) = input_ring(config.hot_path.ring_slots, config.hot_path.slot_bytes);
+        let (output, output_poller) = output_ring(config.hot_path.output_ring_slots);
+        let mut hot = build(config, journal, output)?;
+        if let Some(status) = status {
+            hot = hot.with_status(status);
+        }
+        let sink = spawn_order_sink(output_poller)?;
+        let hot = spawn_hot_thread(hot, poller, config.hot_path.pin_core, config.hot_path.wait)?;
+        Ok(Self {
+            producer,
+            hot,
+            sink,
+        })
+    }
+
+    /// Another handle on the input ring (one per publishing thread).
+    pub fn producer(&self) -> InputProducer {
+        self.producer.clone()
+    }
+
+    /// Publishes `Shutdown` (stamped `ts_ns`) behind everything already published, and
+    /// waits for the hot thread to drain, flush the journal and stop.
+    pub fn stop(mut self, ts_ns: u64) -> anyhow::Result<(Hot, SinkStats)> {
+        self.producer.publish(InputKind::Shutdown, 0, ts_ns, &[]);
+        drop(self.producer);
+        let hot = self
+            .hot
+            .join()
+            .map_err(|_| anyhow::anyhow!("the hot thread panicked"))?;
+        let sink = self
+            .sink
+            .join()
+            .map_err(|_| anyhow::anyhow!("the order-sink thread panicked"))?;
+        Ok((hot, sink))
+    }
 }

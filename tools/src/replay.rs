@@ -8,13 +8,12 @@
 use crate::config::DaemonConfig;
 use crate::hot::{self, SinkStats};
 use crate::journal_sink::Journal;
-use crate::summary::{RunFacts, summary_json};
+use crate::summary::hot_summary;
 use anyhow::{Context, bail};
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use traider_core::input::{FeedControl, InputKind};
-use traider_core::instrument::InstrumentId;
-use traider_core::pipeline::ring::{InputProducer, input_ring, output_ring};
+use traider_core::pipeline::ring::InputProducer;
 use traider_gateways::capture::{CaptureReader, CaptureRecord};
 
 pub struct ReplayArgs {
@@ -59,44 +58,15 @@ pub fn replay(args: &ReplayArgs) -> anyhow::Result<ReplayOutcome> {
     }
     let mut reader = CaptureReader::open(&args.capture)
         .with_context(|| format!("cannot open capture {}", args.capture.display()))?;
-    let (poller, producer) = input_ring(config.hot_path.ring_slots, config.hot_path.slot_bytes);
-    let (output, output_poller) = output_ring(config.hot_path.output_ring_slots);
-    let hot = hot::build(&config, journal, output)?;
-    let sink = hot::spawn_order_sink(output_poller)?;
-    let hot_thread =
-        hot::spawn_hot_thread(hot, poller, config.hot_path.pin_core, config.hot_path.wait)?;
-    let mut feeder = producer.clone();
+    let running = hot::Running::start(&config, journal, None)?;
+    let mut feeder = running.producer();
     let fed = feed_capture(&config, &mut reader, &mut feeder);
-    feeder.publish(InputKind::Shutdown, 0, 0, &[]);
     drop(feeder);
-    drop(producer);
-    let hot = hot_thread
-        .join()
-        .map_err(|_| anyhow::anyhow!("the hot thread panicked"))?;
-    let sink = sink
-        .join()
-        .map_err(|_| anyhow::anyhow!("the order-sink thread panicked"))?;
+    let (hot, sink) = running.stop(0)?;
     let fed = fed?;
-    let summary = replay_summary(&hot, &fed, &dir);
-    Ok(ReplayOutcome { summary, hot, sink })
-}
-
-fn replay_summary(hot: &hot::Hot, fed: &FeedStats, dir: &Path) -> serde_json::Value {
-    let engine = hot.engine();
-    let level_counts = (0..engine.settings().instruments.len())
-        .map(|i| engine.level_counts(InstrumentId(i as u16)))
-        .collect();
-    let facts = RunFacts {
-        mode: "replay",
-        md_frames: fed.md_frames,
-        journal_dir: Some(dir.display().to_string()),
-        journal_records: hot.journal().records(),
-        journal_failures: hot.journal_failures,
-        level_counts,
-    };
-    let mut summary = summary_json(&engine.summary(), hot.latency(), &facts);
+    let mut summary = hot_summary("replay", &hot, &dir);
     summary["capture"] = serde_json::json!({"records": fed.records, "bad_lines": fed.bad_lines});
-    summary
+    Ok(ReplayOutcome { summary, hot, sink })
 }
 
 /// Publishes the capture's records in file order with their recorded times.

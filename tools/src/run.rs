@@ -10,7 +10,7 @@ use crate::clock::{session_stamp, unix_now_ns};
 use crate::config::{DaemonConfig, Mode};
 use crate::hot::{self, SinkStats};
 use crate::journal_sink::Journal;
-use crate::summary::{RunFacts, status_lines, summary_json};
+use crate::summary::{hot_summary, status_lines};
 use anyhow::{Context, bail};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -18,8 +18,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use traider_core::engine::StatusSnapshot;
 use traider_core::input::{FeedControl, InputKind};
-use traider_core::instrument::InstrumentId;
-use traider_core::pipeline::ring::{InputProducer, input_ring, output_ring};
+use traider_core::pipeline::ring::InputProducer;
 use traider_gateways::coinbase::rest::fetch_products;
 use traider_gateways::coinbase::ws::{FrameSink, WsConfig, run_market_data};
 
@@ -63,11 +62,6 @@ pub fn run(args: &RunArgs) -> anyhow::Result<RunOutcome> {
             "mode: traiderd run supports mode = \"paper\" (live market data, simulated fills); use traiderd replay for recorded data"
         );
     }
-    let stop = Arc::new(AtomicBool::new(false));
-    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        signal_hook::flag::register(signal, Arc::clone(&stop))
-            .context("cannot install signal handlers")?;
-    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .thread_name("traider-io")
@@ -100,18 +94,20 @@ pub fn run(args: &RunArgs) -> anyhow::Result<RunOutcome> {
     }
     tracing::info!(journal = %dir.display(), "journal open");
 
-    let (poller, producer) = input_ring(config.hot_path.ring_slots, config.hot_path.slot_bytes);
-    let (output, output_poller) = output_ring(config.hot_path.output_ring_slots);
+    // From here on Ctrl-C / SIGTERM stop cleanly; a second one exits at once.
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register_conditional_shutdown(signal, 1, Arc::clone(&stop))
+            .and_then(|_| signal_hook::flag::register(signal, Arc::clone(&stop)))
+            .context("cannot install signal handlers")?;
+    }
     let (status_in, mut status_out) = triple_buffer::TripleBuffer::new(&empty_status()).split();
-    let hot = hot::build(&config, journal, output)?.with_status(status_in);
-    let sink = hot::spawn_order_sink(output_poller)?;
-    let mut seq = producer.clone();
-    seq.publish(InputKind::Products, 0, unix_now_ns(), products.as_bytes());
-    let hot_thread =
-        hot::spawn_hot_thread(hot, poller, config.hot_path.pin_core, config.hot_path.wait)?;
-
+    let running = hot::Running::start(&config, journal, Some(status_in))?;
+    running
+        .producer()
+        .publish(InputKind::Products, 0, unix_now_ns(), products.as_bytes());
     let timer = spawn_timer(
-        producer.clone(),
+        running.producer(),
         Duration::from_millis(config.hot_path.timer_interval_ms),
         Arc::clone(&stop),
     )?;
@@ -119,7 +115,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<RunOutcome> {
     let ws = runtime.spawn(run_market_data(
         ws_config(&config),
         RingSink {
-            producer: producer.clone(),
+            producer: running.producer(),
         },
         shutdown_rx,
     ));
@@ -142,15 +138,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<RunOutcome> {
     let feed_result =
         runtime.block_on(async { tokio::time::timeout(Duration::from_secs(5), ws).await });
     let _ = timer.join();
-    seq.publish(InputKind::Shutdown, 0, unix_now_ns(), &[]);
-    drop(seq);
-    drop(producer);
-    let hot = hot_thread
-        .join()
-        .map_err(|_| anyhow::anyhow!("the hot thread panicked"))?;
-    let sink = sink
-        .join()
-        .map_err(|_| anyhow::anyhow!("the order-sink thread panicked"))?;
+    let (hot, sink) = running.stop(unix_now_ns())?;
     match feed_result {
         Ok(Ok(Err(error))) => tracing::error!(%error, "market-data client failed"),
         Ok(Err(join_error)) => tracing::error!(%join_error, "market-data task failed"),
@@ -160,22 +148,11 @@ pub fn run(args: &RunArgs) -> anyhow::Result<RunOutcome> {
     for line in status_lines(&hot.engine().status()) {
         tracing::info!("{line}");
     }
-    let engine = hot.engine();
-    let facts = RunFacts {
-        mode: "paper",
-        md_frames: hot.md_frames,
-        journal_dir: Some(dir.display().to_string()),
-        journal_records: hot.journal().records(),
-        journal_failures: hot.journal_failures,
-        level_counts: (0..config.instruments.len())
-            .map(|i| engine.level_counts(InstrumentId(i as u16)))
-            .collect(),
-    };
     if let Some(error) = hot.journal().first_error() {
         tracing::error!(%error, "the journal refused writes; trading stopped at that point");
     }
     Ok(RunOutcome {
-        summary: summary_json(&engine.summary(), hot.latency(), &facts),
+        summary: hot_summary("paper", &hot, &dir),
         sink,
     })
 }

@@ -3,12 +3,13 @@
 use serde_json::{Map, Value, json};
 use traider_core::engine::{EngineSummary, InstrumentStatus, StatusSnapshot};
 use traider_core::event::DecodeError;
+use traider_core::instrument::InstrumentId;
 use traider_core::num::Money;
 use traider_core::pipeline::latency::{Latency, Stage};
 use traider_core::risk::Reject;
 
 /// Facts about a run that are not engine state.
-pub struct RunFacts<'a> {
+struct RunFacts<'a> {
     pub mode: &'a str,
     pub md_frames: u64,
     pub journal_dir: Option<String>,
@@ -73,8 +74,24 @@ pub fn latency_json(latency: &Latency) -> Value {
     Value::Object(stages)
 }
 
-/// The `--json` summary.
-pub fn summary_json(summary: &EngineSummary, latency: &Latency, facts: &RunFacts<'_>) -> Value {
+/// The `--json` summary of a finished hot path.
+pub fn hot_summary(mode: &str, hot: &crate::hot::Hot, journal_dir: &std::path::Path) -> Value {
+    let engine = hot.engine();
+    let instruments = engine.settings().instruments.len();
+    let facts = RunFacts {
+        mode,
+        md_frames: hot.md_frames,
+        journal_dir: Some(journal_dir.display().to_string()),
+        journal_records: hot.journal().records(),
+        journal_failures: hot.journal_failures,
+        level_counts: (0..instruments)
+            .map(|i| engine.level_counts(InstrumentId(i as u16)))
+            .collect(),
+    };
+    summary_json(&engine.summary(), hot.latency(), &facts)
+}
+
+fn summary_json(summary: &EngineSummary, latency: &Latency, facts: &RunFacts<'_>) -> Value {
     let status = &summary.status;
     let c = &status.counters;
     let mut books = Map::new();

@@ -47,9 +47,9 @@ impl CoinbaseDecoder {
             .filter_map(|id| Symbol::new(id))
             .map(|symbol| Product { symbol, spec: None })
             .collect();
-        // A level is ~100 bytes of JSON and ~9 tape nodes; size the tape for the biggest frame.
+        // A level is ~110 bytes of JSON and 9 tape nodes; size the tape for the biggest frame.
         let mut tape = Tape::null().reset();
-        tape.0.reserve(frame_bytes_max / 8);
+        tape.0.reserve(frame_bytes_max / 12);
         Self {
             products,
             buffers: Buffers::new(frame_bytes_max),

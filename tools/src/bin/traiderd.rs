@@ -75,13 +75,7 @@ enum JournalCommand {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .init();
+    traider_tools::init_logging();
     match execute(cli.command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
