@@ -522,6 +522,7 @@ impl Engine {
                 self.decisions.push(Decision::OrderAccepted { id });
             }
             VenueReport::Rejected { id, reason } => {
+                self.touch_order(id);
                 self.oms.on_rejected(id)?;
                 self.counters.venue_rejects += 1;
                 self.decisions.push(Decision::OrderRejected { id, reason });
@@ -562,6 +563,7 @@ impl Engine {
                 self.touched |= 1 << index;
             }
             VenueReport::Cancelled { id } => {
+                self.touch_order(id);
                 self.oms.on_cancelled(id)?;
                 self.decisions.push(Decision::OrderCancelled { id });
             }
@@ -571,6 +573,14 @@ impl Engine {
             }
         }
         Ok(())
+    }
+
+    /// The strategy of an order's instrument runs again after this input (a quote left the
+    /// book, so it may want to replace it).
+    fn touch_order(&mut self, id: ClientOrderId) {
+        if let Some(order) = self.oms.get(id) {
+            self.touched |= 1 << order.request.instrument.index();
+        }
     }
 
     /// Time of the simulated venue's next pending arrival.

@@ -4,7 +4,8 @@
 //! micro = (bid × ask_size + ask × bid_size) / (bid_size + ask_size), in 1e-4 ticks.
 //! bid = ⌊micro − half_spread − skew⌋, ask = ⌈micro + half_spread − skew⌉, where
 //! half_spread = micro × spread_bps / 2 and skew = micro × skew_bps × position / inventory_max.
-//! Quotes never cross the book (a bid stays below the best ask, an ask above the best bid).
+//! Quotes never cross the book (a bid stays below the best ask, an ask above the best bid)
+//! and never each other (the ask is at least one tick above the bid).
 
 use super::{Intent, MarketView, Reason, Strategy, div_ceil, div_floor};
 use crate::event::Side;
@@ -59,7 +60,10 @@ impl MarketMaker {
         let skew_e4 = micro_e4 * i128::from(self.params.skew_bps) * i128::from(view.position_lots)
             / (E4 * inventory_max);
         let bid_quote = div_floor(micro_e4 - half_spread_e4 - skew_e4, E4).min(ask - 1);
-        let ask_quote = div_ceil(micro_e4 + half_spread_e4 - skew_e4, E4).max(bid + 1);
+        // Above the best bid, and above our own bid: never quote against ourselves.
+        let ask_quote = div_ceil(micro_e4 + half_spread_e4 - skew_e4, E4)
+            .max(bid + 1)
+            .max(bid_quote + 1);
         Some((
             bid_quote as i64,
             ask_quote as i64,
