@@ -4,7 +4,7 @@
 //! rest (the hot path's own stage histograms mix every input).
 //!
 //! Mirror, not the real thing: it calls the same functions in the same order as
-//! `traider_core::pipeline::HotPath::process` (journal the input, `begin_input`, copy + decode,
+//! `traider_core::pipeline::HotPath::process` (journal the input, `begin_input`, decode,
 //! `apply_batch`, `decide`, `check_risk`, `emit_orders`, journal the decisions, release the
 //! commands), but splits what the hot path times as one "decode" stage into the simulated
 //! venue's `begin_input` and the decode proper. If `process` changes, this must follow.
@@ -19,9 +19,9 @@ use traider_core::decision::{DECISION_BYTES_MAX, record_kind};
 use traider_core::engine::Engine;
 use traider_core::event::{DecodedBatch, FrameDecoder, FrameKind};
 use traider_core::input::InputKind;
+use traider_core::pipeline::JournalSink;
 use traider_core::pipeline::latency::Stamp;
 use traider_core::pipeline::ring::{Output, OutputSink};
-use traider_core::pipeline::{FRAME_PADDING_BYTES, JournalSink};
 use traider_tools::config::DaemonConfig;
 use traider_tools::hot;
 use traider_tools::journal_sink::Journal;
@@ -30,7 +30,7 @@ use traider_tools::journal_sink::Journal;
 pub const PARTS: [&str; 10] = [
     "journal input",
     "begin_input (sim venue)",
-    "copy + decode",
+    "decode",
     "apply_batch (book)",
     "decide (strategy)",
     "check_risk",
@@ -61,7 +61,6 @@ pub fn attribute(
     let limits = hot::limits(config);
     let mut batch =
         DecodedBatch::with_capacity(limits.levels_per_frame_max, limits.trades_per_frame_max);
-    let mut scratch = Vec::with_capacity(limits.frame_bytes_max + FRAME_PADDING_BYTES);
     let mut sink = CountSink::default();
     let mut hists: Vec<Vec<Histogram<u64>>> = CLASSES
         .iter()
@@ -100,10 +99,8 @@ pub fn attribute(
                 } else {
                     FrameKind::MarketData
                 };
-                scratch.clear();
-                scratch.extend_from_slice(data);
                 batch.clear();
-                Some(decoder.decode(kind, &mut scratch, &mut batch))
+                Some(decoder.decode(kind, data, &mut batch))
             }
             _ => None,
         };

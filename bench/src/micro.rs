@@ -31,7 +31,6 @@ fn record_frame(
 pub struct DecodeFixture {
     decoder: CoinbaseDecoder,
     batch: DecodedBatch,
-    scratch: Vec<u8>,
     frames: Vec<Vec<u8>>,
     levels: Vec<usize>,
 }
@@ -43,9 +42,7 @@ impl DecodeFixture {
             config.levels_per_frame_max(),
             config.limits.trades_per_frame_max,
         );
-        let mut scratch = Vec::with_capacity(config.hot_path.frame_bytes_max);
-        scratch.extend_from_slice(&session.products);
-        let primed = decoder.decode(FrameKind::Products, &mut scratch, &mut batch);
+        let primed = decoder.decode(FrameKind::Products, &session.products, &mut batch);
         assert!(
             primed.is_ok(),
             "the session's products decoded when it was loaded"
@@ -55,7 +52,6 @@ impl DecodeFixture {
         Self {
             decoder,
             batch,
-            scratch,
             frames,
             levels,
         }
@@ -73,16 +69,14 @@ impl DecodeFixture {
         self.frames.iter().map(Vec::len).sum()
     }
 
-    /// Decodes frame `index` exactly as `HotPath::process` does (copy into the scratch
-    /// buffer, clear the batch, decode); returns the level changes decoded.
+    /// Decodes frame `index` exactly as `HotPath::process` does (clear the batch, decode
+    /// the slot's bytes); returns the level changes decoded.
     #[inline]
     pub fn decode(&mut self, index: usize) -> usize {
-        self.scratch.clear();
-        self.scratch.extend_from_slice(&self.frames[index]);
         self.batch.clear();
         let ok = self
             .decoder
-            .decode(FrameKind::MarketData, &mut self.scratch, &mut self.batch)
+            .decode(FrameKind::MarketData, &self.frames[index], &mut self.batch)
             .is_ok();
         self.batch.level_count() * usize::from(ok)
     }
@@ -128,8 +122,7 @@ impl BookFixture {
             config.levels_per_frame_max(),
             config.limits.trades_per_frame_max,
         );
-        let mut scratch = session.products.clone();
-        let primed = decoder.decode(FrameKind::Products, &mut scratch, &mut batch);
+        let primed = decoder.decode(FrameKind::Products, &session.products, &mut batch);
         assert!(
             primed.is_ok(),
             "the session's products decoded when it was loaded"
@@ -142,10 +135,8 @@ impl BookFixture {
             .iter()
             .filter(|f| f.class != FrameClass::Other)
         {
-            scratch.clear();
-            scratch.extend_from_slice(&frame.data);
             batch.clear();
-            let decoded = decoder.decode(FrameKind::MarketData, &mut scratch, &mut batch);
+            let decoded = decoder.decode(FrameKind::MarketData, &frame.data, &mut batch);
             assert!(
                 decoded.is_ok(),
                 "every frame decoded when the session was loaded"

@@ -92,15 +92,12 @@ impl Session {
             config.levels_per_frame_max(),
             config.limits.trades_per_frame_max,
         );
-        let mut scratch = products.clone();
-        if let Err(error) = decoder.decode(FrameKind::Products, &mut scratch, &mut batch) {
+        if let Err(error) = decoder.decode(FrameKind::Products, &products, &mut batch) {
             bail!("the products response does not decode: {error}");
         }
         for (index, frame) in frames.iter_mut().enumerate() {
             batch.clear();
-            scratch.clear();
-            scratch.extend_from_slice(&frame.data);
-            if let Err(error) = decoder.decode(FrameKind::MarketData, &mut scratch, &mut batch) {
+            if let Err(error) = decoder.decode(FrameKind::MarketData, &frame.data, &mut batch) {
                 bail!("frame {index} does not decode: {error}");
             }
             frame.levels = batch.level_count();

@@ -202,13 +202,14 @@ pub enum FrameKind {
 
 /// A venue's frame decoder. Implemented in `gateways/`, run on the hot thread.
 ///
-/// `frame` may be rewritten in place (in-situ JSON parsing). On error the batch content is
-/// unspecified and the engine ignores it: a bad frame changes no state.
+/// `frame` is the input as received (the ring slot's bytes); a decoder that parses in place
+/// copies it into a buffer of its own. On error the batch content is unspecified and the
+/// engine ignores it: a bad frame changes no state.
 pub trait FrameDecoder {
     fn decode(
         &mut self,
         kind: FrameKind,
-        frame: &mut Vec<u8>,
+        frame: &[u8],
         out: &mut DecodedBatch,
     ) -> Result<(), DecodeError>;
 }

@@ -72,6 +72,10 @@ impl Increment {
     #[inline]
     pub fn parse_count(&self, text: &[u8]) -> Result<i64, NumError> {
         let units = parse_units_at_scale(text, self.scale)?;
+        if self.step == 1 {
+            // Every increment on Coinbase but a handful: no division needed.
+            return i64::try_from(units).map_err(|_| NumError::Overflow);
+        }
         if units % self.step != 0 {
             return Err(NumError::OffGrid);
         }
@@ -87,11 +91,58 @@ impl Increment {
     }
 }
 
+/// Powers of ten that fit in a `u64`.
+const POW10: [u64; 20] = {
+    let mut table = [1_u64; 20];
+    let mut index = 1;
+    while index < 20 {
+        table[index] = table[index - 1] * 10;
+        index += 1;
+    }
+    table
+};
+
 /// Parses a non-negative decimal string into an integer count of 10^-`scale`.
 ///
 /// Extra fractional digits are accepted only when they are zeros ("1.50" at scale 1).
 #[inline]
 pub fn parse_units_at_scale(text: &[u8], scale: u32) -> Result<u64, NumError> {
+    parse_units_fast(text, scale).map_or_else(|| parse_units_checked(text, scale), Ok)
+}
+
+/// The common case in a few instructions a digit: at most 19 digits (no overflow possible
+/// before scaling), one optional point, no more fraction digits than `scale`. `None` sends
+/// anything else (and every error) to [`parse_units_checked`], which decides it.
+#[inline]
+fn parse_units_fast(text: &[u8], scale: u32) -> Option<u64> {
+    if text.is_empty() || text.len() > 19 || scale > 19 {
+        return None;
+    }
+    let mut value: u64 = 0;
+    let mut fraction_digits: Option<u32> = None;
+    for &byte in text {
+        let digit = byte.wrapping_sub(b'0');
+        if digit < 10 {
+            value = value * 10 + u64::from(digit);
+            if let Some(count) = fraction_digits.as_mut() {
+                *count += 1;
+            }
+        } else if byte == b'.' && fraction_digits.is_none() {
+            fraction_digits = Some(0);
+        } else {
+            return None;
+        }
+    }
+    let fraction = fraction_digits.unwrap_or(0);
+    let digits = text.len() - usize::from(fraction_digits.is_some());
+    if digits == 0 || fraction > scale {
+        return None;
+    }
+    value.checked_mul(POW10[(scale - fraction) as usize])
+}
+
+/// The careful parser: every error, any length.
+fn parse_units_checked(text: &[u8], scale: u32) -> Result<u64, NumError> {
     if text.is_empty() {
         return Err(NumError::Empty);
     }
@@ -346,6 +397,15 @@ mod tests {
     }
 
     proptest! {
+        // Proves the fast parser agrees with the careful one on arbitrary short inputs built
+        // from digits, points and junk (it may decline, never disagree).
+        #[test]
+        fn fast_parse_agrees_with_checked(text in "[0-9.x-]{0,22}", scale in 0_u32..12) {
+            if let Some(fast) = parse_units_fast(text.as_bytes(), scale) {
+                prop_assert_eq!(Ok(fast), parse_units_checked(text.as_bytes(), scale));
+            }
+        }
+
         // Proves display and parse are inverse for every count on the grid.
         #[test]
         fn display_then_parse_roundtrips(count in 0_i64..1_000_000_000_000, scale in 0_u32..10, step in 1_u64..50) {

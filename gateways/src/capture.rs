@@ -391,6 +391,22 @@ pub fn load_frames(path: impl AsRef<Path>) -> Result<Capture, CaptureError> {
     })
 }
 
+/// Environment variable naming the shared data directory (the one that holds `coinbase/`).
+pub const DATA_DIR_ENV: &str = "TRAIDER_DATA_DIR";
+/// The recorded Advanced Trade session, relative to the shared data directory.
+pub const RECORDED_SESSION: &str = "coinbase/advanced_trade/cryptofeed_v3_COINBASE.jsonl.zst";
+
+/// Where the recorded Coinbase session is, for tests and benches: under `$TRAIDER_DATA_DIR`
+/// if set, else under `<workspace_root>/../shared/data`. `None` when it is not there.
+pub fn recorded_session(workspace_root: &Path) -> Option<std::path::PathBuf> {
+    let data_dir = match std::env::var_os(DATA_DIR_ENV) {
+        Some(dir) => std::path::PathBuf::from(dir),
+        None => workspace_root.join("../shared/data"),
+    };
+    let path = data_dir.join(RECORDED_SESSION);
+    path.exists().then_some(path)
+}
+
 #[cfg(test)]
 mod tests {
     use super::parse_ts_ns;
@@ -422,20 +438,4 @@ mod tests {
         }
         assert!(parse_ts_ns("18446744073.709551616").is_err());
     }
-}
-
-/// Environment variable naming the shared data directory (the one that holds `coinbase/`).
-pub const DATA_DIR_ENV: &str = "TRAIDER_DATA_DIR";
-/// The recorded Advanced Trade session, relative to the shared data directory.
-pub const RECORDED_SESSION: &str = "coinbase/advanced_trade/cryptofeed_v3_COINBASE.jsonl.zst";
-
-/// Where the recorded Coinbase session is, for tests and benches: under `$TRAIDER_DATA_DIR`
-/// if set, else under `<workspace_root>/../shared/data`. `None` when it is not there.
-pub fn recorded_session(workspace_root: &Path) -> Option<std::path::PathBuf> {
-    let data_dir = match std::env::var_os(DATA_DIR_ENV) {
-        Some(dir) => std::path::PathBuf::from(dir),
-        None => workspace_root.join("../shared/data"),
-    };
-    let path = data_dir.join(RECORDED_SESSION);
-    path.exists().then_some(path)
 }

@@ -58,9 +58,8 @@ pub fn build(
 pub fn check_products(config: &DaemonConfig, body: &str) -> anyhow::Result<()> {
     let mut decoder = decoder(config);
     let mut batch = DecodedBatch::with_capacity(16, 16);
-    let mut frame = body.as_bytes().to_vec();
     decoder
-        .decode(FrameKind::Products, &mut frame, &mut batch)
+        .decode(FrameKind::Products, body.as_bytes(), &mut batch)
         .map_err(|e| anyhow::anyhow!("the venue's products response cannot be read: {e}"))?;
     let settings = config.engine_settings();
     for (index, product_id) in config.product_ids().into_iter().enumerate() {

@@ -66,7 +66,6 @@ pub struct HotPath<D, J, O> {
     output: O,
     status: Option<triple_buffer::Input<StatusSnapshot>>,
     batch: DecodedBatch,
-    scratch: Vec<u8>,
     stamp: Stamp,
     latency: Latency,
     limits: HotPathLimits,
@@ -78,9 +77,6 @@ pub struct HotPath<D, J, O> {
     /// Market-data frames among them (decoded or not).
     pub md_frames: u64,
 }
-
-/// Extra room after a frame for in-place JSON parsers that read ahead.
-pub const FRAME_PADDING_BYTES: usize = 64;
 
 impl<D: FrameDecoder, J: JournalSink, O: OutputSink> HotPath<D, J, O> {
     pub fn new(engine: Engine, decoder: D, journal: J, output: O, limits: HotPathLimits) -> Self {
@@ -94,7 +90,6 @@ impl<D: FrameDecoder, J: JournalSink, O: OutputSink> HotPath<D, J, O> {
                 limits.levels_per_frame_max,
                 limits.trades_per_frame_max,
             ),
-            scratch: Vec::with_capacity(limits.frame_bytes_max + FRAME_PADDING_BYTES),
             stamp: Stamp::default(),
             latency: Latency::new(),
             limits,
@@ -173,12 +168,8 @@ impl<D: FrameDecoder, J: JournalSink, O: OutputSink> HotPath<D, J, O> {
                 } else {
                     FrameKind::MarketData
                 };
-                self.scratch.clear();
-                self.scratch.extend_from_slice(&slot.data);
                 self.batch.clear();
-                let decoded = self
-                    .decoder
-                    .decode(kind, &mut self.scratch, &mut self.batch);
+                let decoded = self.decoder.decode(kind, &slot.data, &mut self.batch);
                 t2 = self.stamp.raw();
                 match decoded {
                     Ok(()) => self.engine.apply_batch(slot.conn_id, &self.batch),

@@ -1,4 +1,5 @@
 //! Coinbase Advanced Trade adapter.
+mod l2_scan;
 pub mod parse;
 pub mod rest;
 pub mod subscribe;

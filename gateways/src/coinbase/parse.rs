@@ -9,6 +9,7 @@
 //! side; `heartbeat_counter` may be a number or a string; `client_id` may be absent; unknown
 //! fields, channels and event types are ignored (and counted), never errors.
 
+use super::l2_scan::{Products, scan_l2};
 use simd_json::prelude::*;
 use simd_json::value::tape::{Array, Object, Value};
 use simd_json::{Buffers, Tape};
@@ -26,10 +27,16 @@ struct Product {
 
 pub struct CoinbaseDecoder {
     products: Vec<Product>,
+    /// The frame copied for in-place parsing (general path only), with simd-json's padding.
+    scratch: Vec<u8>,
     buffers: Buffers,
     tape: Option<Tape<'static>>,
     levels_max: usize,
     trades_max: usize,
+    /// Try the `l2_data` scanner before the general path (on unless a test turns it off).
+    fast_l2: bool,
+    /// Frames the scanner decoded (the rest took the general path).
+    fast_l2_frames: u64,
 }
 
 impl CoinbaseDecoder {
@@ -52,11 +59,26 @@ impl CoinbaseDecoder {
         tape.0.reserve(frame_bytes_max / 12);
         Self {
             products,
+            scratch: Vec::with_capacity(frame_bytes_max + simd_json::INPUT_PADDING),
             buffers: Buffers::new(frame_bytes_max),
             tape: Some(tape),
             levels_max,
             trades_max,
+            fast_l2: true,
+            fast_l2_frames: 0,
         }
+    }
+
+    /// Turns the `l2_data` fast path on or off (both paths decode to the same events; tests
+    /// compare them).
+    pub fn with_fast_path(mut self, enabled: bool) -> Self {
+        self.fast_l2 = enabled;
+        self
+    }
+
+    /// Frames the `l2_data` scanner decoded so far.
+    pub fn fast_path_frames(&self) -> u64 {
+        self.fast_l2_frames
     }
 
     fn instrument(&self, product_id: &str) -> Option<InstrumentId> {
@@ -82,21 +104,43 @@ impl CoinbaseDecoder {
     }
 }
 
+impl Products for CoinbaseDecoder {
+    fn defined(&self, product_id: &[u8]) -> Option<(InstrumentId, InstrumentSpec)> {
+        let index = self
+            .products
+            .iter()
+            .position(|p| p.symbol.as_bytes() == product_id)?;
+        Some((InstrumentId(index as u16), self.products[index].spec?))
+    }
+}
+
 impl FrameDecoder for CoinbaseDecoder {
     fn decode(
         &mut self,
         kind: FrameKind,
-        frame: &mut Vec<u8>,
+        frame: &[u8],
         out: &mut DecodedBatch,
     ) -> Result<(), DecodeError> {
+        if self.fast_l2
+            && kind == FrameKind::MarketData
+            && scan_l2(frame, &*self, self.levels_max, out).is_some()
+        {
+            self.fast_l2_frames += 1;
+            return Ok(());
+        }
+        // simd-json parses in place and reads past the end: work on a padded copy.
+        let mut scratch = std::mem::take(&mut self.scratch);
+        scratch.clear();
+        scratch.extend_from_slice(frame);
         let len = frame.len();
-        frame.resize(len + simd_json::INPUT_PADDING, 0);
+        scratch.resize(len + simd_json::INPUT_PADDING, 0);
         let mut tape = self
             .tape
             .take()
             .unwrap_or_else(|| Tape::null().reset())
             .reset();
-        let parsed = simd_json::fill_tape_padded(&mut frame[..], len, &mut self.buffers, &mut tape);
+        let parsed =
+            simd_json::fill_tape_padded(&mut scratch[..], len, &mut self.buffers, &mut tape);
         let result = match parsed {
             Err(_) => Err(DecodeError::Json),
             Ok(()) => {
@@ -108,7 +152,7 @@ impl FrameDecoder for CoinbaseDecoder {
             }
         };
         self.tape = Some(tape.reset());
-        frame.truncate(len);
+        self.scratch = scratch;
         result
     }
 }
@@ -476,9 +520,9 @@ mod tests {
     fn decoder() -> (CoinbaseDecoder, DecodedBatch) {
         let mut decoder = CoinbaseDecoder::new(&["BTC-USD", "ETH-USD"], 1 << 16, 64, 16);
         let mut batch = DecodedBatch::with_capacity(64, 16);
-        let mut frame = PRODUCTS.as_bytes().to_vec();
+        let frame = PRODUCTS.as_bytes();
         decoder
-            .decode(FrameKind::Products, &mut frame, &mut batch)
+            .decode(FrameKind::Products, frame, &mut batch)
             .unwrap();
         (decoder, batch)
     }
@@ -489,8 +533,8 @@ mod tests {
         text: &str,
     ) -> Result<(), DecodeError> {
         batch.clear();
-        let mut frame = text.as_bytes().to_vec();
-        decoder.decode(FrameKind::MarketData, &mut frame, batch)
+        let frame = text.as_bytes();
+        decoder.decode(FrameKind::MarketData, frame, batch)
     }
 
     // Proves products are mapped to configured instruments only, with venue flags.
