@@ -6,7 +6,7 @@ use crate::journal_sink::Journal;
 use anyhow::{Context, bail};
 use std::thread::JoinHandle;
 use traider_core::engine::{Engine, StatusSnapshot};
-use traider_core::event::{DecodedBatch, FrameDecoder, FrameKind, MarketEvent};
+use traider_core::event::{DecodedBatch, FrameDecoder, FrameKind};
 use traider_core::input::InputKind;
 use traider_core::instrument::InstrumentId;
 use traider_core::pipeline::latency::Stamp;
@@ -80,12 +80,6 @@ pub fn check_products(config: &DaemonConfig, body: &str) -> anyhow::Result<()> {
             );
         }
     }
-    debug_assert!(
-        batch
-            .events
-            .iter()
-            .all(|e| matches!(e, MarketEvent::Instruments { .. }))
-    );
     Ok(())
 }
 
