@@ -108,6 +108,17 @@ pub enum MarketEvent {
     VenueError,
 }
 
+impl MarketEvent {
+    /// A book snapshot or update of `instrument` over `levels`.
+    pub fn book(snapshot: bool, instrument: InstrumentId, levels: Range<usize>) -> Self {
+        if snapshot {
+            MarketEvent::BookSnapshot { instrument, levels }
+        } else {
+            MarketEvent::BookUpdate { instrument, levels }
+        }
+    }
+}
+
 /// What one frame decoded into.
 #[derive(Default)]
 pub struct DecodedBatch {

@@ -151,11 +151,8 @@ impl<'a> Scanner<'a> {
         }
         self.lit(b"}")?;
         let levels = start..out.levels.len();
-        out.events.push(if snapshot {
-            MarketEvent::BookSnapshot { instrument, levels }
-        } else {
-            MarketEvent::BookUpdate { instrument, levels }
-        });
+        out.events
+            .push(MarketEvent::book(snapshot, instrument, levels));
         Some(())
     }
 

@@ -242,11 +242,8 @@ impl CoinbaseDecoder {
                 )?);
             }
             let levels = start..out.levels.len();
-            out.events.push(if snapshot {
-                MarketEvent::BookSnapshot { instrument, levels }
-            } else {
-                MarketEvent::BookUpdate { instrument, levels }
-            });
+            out.events
+                .push(MarketEvent::book(snapshot, instrument, levels));
         }
         Ok(())
     }
