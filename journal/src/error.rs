@@ -20,8 +20,10 @@ pub enum RecordFault {
     TooLarge { payload_len: u32 },
     /// The record (header, payload, padding) would end past the end of the segment file.
     PastEnd { payload_len: u32 },
-    /// The CRC32C stored in the header does not match header and payload.
-    Checksum { stored: u32, computed: u32 },
+    /// The checksum stored in the header does not match header, payload and the chain value
+    /// the record continues from (the previous record's checksum): the record's bytes
+    /// changed, or the record before it was rewritten.
+    Checksum { stored: u64, computed: u64 },
     /// A padding byte after the payload is not zero (padding is outside the checksum, so
     /// it must be zero and is checked separately).
     PaddingNotZero,
@@ -44,7 +46,8 @@ impl fmt::Display for RecordFault {
             Self::Checksum { stored, computed } => {
                 write!(
                     f,
-                    "checksum mismatch (stored {stored:#010x}, computed {computed:#010x})"
+                    "checksum mismatch (stored {stored:#018x}, computed {computed:#018x}): \
+                     the record, or the chain before it, changed"
                 )
             }
             Self::PaddingNotZero => write!(f, "padding after the payload is not zero"),
@@ -66,12 +69,16 @@ pub enum CorruptReason {
     },
     /// A record (or a segment's first sequence number) breaks sequence continuity.
     SequenceGap { expected: u64, found: u64 },
+    /// A segment header's chain start is not the checksum of the previous segment's last
+    /// record (or, for a journal's first segment, not [`crate::format::CHAIN_SEED`]): a
+    /// segment was replaced or rewritten.
+    ChainBreak { expected: u64, found: u64 },
     /// The segment file is shorter than its header.
     FileTooShort { file_bytes: u64 },
     /// The file header's length field is not the one this version writes.
     HeaderLength { found: u16 },
     /// The file header's checksum does not match.
-    HeaderChecksum { stored: u32, computed: u32 },
+    HeaderChecksum { stored: u64, computed: u64 },
     /// The file header's segment index disagrees with the file name.
     SegmentIndex { expected: u32, found: u32 },
     /// Segment file names are not contiguous: `expected` is missing, `found` comes next.
@@ -96,6 +103,11 @@ impl fmt::Display for CorruptReason {
             Self::SequenceGap { expected, found } => {
                 write!(f, "sequence gap: expected {expected}, found {found}")
             }
+            Self::ChainBreak { expected, found } => write!(
+                f,
+                "hash chain broken: segment starts from {found:#018x}, \
+                 the chain before it ends at {expected:#018x}"
+            ),
             Self::FileTooShort { file_bytes } => {
                 write!(
                     f,
@@ -106,7 +118,7 @@ impl fmt::Display for CorruptReason {
             Self::HeaderChecksum { stored, computed } => write!(
                 f,
                 "segment header checksum mismatch \
-                 (stored {stored:#010x}, computed {computed:#010x})"
+                 (stored {stored:#018x}, computed {computed:#018x})"
             ),
             Self::SegmentIndex { expected, found } => {
                 write!(
@@ -142,18 +154,25 @@ pub enum JournalError {
     /// Another writer holds the journal's `LOCK` file.
     #[error("journal {} is locked by another writer", .dir.display())]
     Locked { dir: PathBuf },
-    /// The data on disk fails verification at `segment`, byte `offset` of its file.
-    #[error("journal corrupt at segment {segment}, offset {offset}: {reason}")]
+    /// The data on disk fails verification at `segment`, byte `offset` of its file. `seq` is
+    /// the sequence number the bad record should have had, where that is known (it is not
+    /// for a damaged segment header, or a header whose predecessor is missing).
+    #[error(
+        "journal corrupt at segment {segment}, offset {offset}{}: {reason}",
+        seq_note(*.seq)
+    )]
     Corrupt {
         segment: u32,
         offset: u64,
+        seq: Option<u64>,
         reason: CorruptReason,
     },
     /// The segment was written by a format version this build cannot read.
     #[error(
         "{}: journal format version {found} is not supported \
-         (this build reads version {supported})",
-        .path.display()
+         (this build reads version {supported}): {}",
+        .path.display(),
+        version_hint(*.found, *.supported)
     )]
     Version {
         path: PathBuf,
@@ -172,6 +191,9 @@ pub enum JournalError {
     /// Segment indices are exhausted (u32::MAX segments written).
     #[error("journal has reached the maximum segment index")]
     SegmentIndexExhausted,
+    /// [`crate::Syncer::sync_to`] was asked for a record the writer has not appended yet.
+    #[error("cannot sync up to seq {seq}: the writer has appended only up to {committed_seq}")]
+    NotYetAppended { seq: u64, committed_seq: u64 },
     /// The writer options are unusable.
     #[error("invalid journal writer options: {reason}")]
     InvalidOptions { reason: &'static str },
@@ -186,7 +208,7 @@ impl JournalError {
                 source.kind(),
                 io::ErrorKind::Interrupted | io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
             ),
-            Self::Locked { .. } => true,
+            Self::Locked { .. } | Self::NotYetAppended { .. } => true,
             Self::Corrupt { .. }
             | Self::Version { .. }
             | Self::BadMagic { .. }
@@ -208,8 +230,39 @@ impl JournalError {
         Self::Corrupt {
             segment,
             offset: offset as u64,
+            seq: None,
             reason,
         }
+    }
+
+    /// Corruption of the record that should have had sequence number `seq`.
+    pub(crate) fn corrupt_record(
+        segment: u32,
+        offset: usize,
+        seq: u64,
+        reason: CorruptReason,
+    ) -> Self {
+        Self::Corrupt {
+            segment,
+            offset: offset as u64,
+            seq: Some(seq),
+            reason,
+        }
+    }
+}
+
+fn seq_note(seq: Option<u64>) -> String {
+    seq.map_or_else(String::new, |seq| format!(" (record seq {seq})"))
+}
+
+/// What an operator should do about a segment of another format version.
+fn version_hint(found: u16, supported: u16) -> &'static str {
+    if found < supported {
+        "the on-disk format changed since this journal was written (version 2 chains xxh3 \
+         checksums where version 1 had CRC32C); read it with a build of its own version, or \
+         start a new journal directory"
+    } else {
+        "it was written by a newer build; use that build or a later one"
     }
 }
 
@@ -244,16 +297,27 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("checksum mismatch"), "{text}");
+        let record = JournalError::corrupt_record(3, 4096, 17, CorruptReason::BadRecord(fault));
+        assert!(record.to_string().contains("(record seq 17)"), "{record}");
         let version = JournalError::Version {
             path: "/j/seg-000000.tj".into(),
             found: 9,
-            supported: 1,
+            supported: 2,
         };
         let text = version.to_string();
         assert!(
-            text.contains("version 9") && text.contains("reads version 1"),
+            text.contains("version 9") && text.contains("reads version 2"),
             "{text}"
         );
-        assert!(text.contains("seg-000000.tj"), "{text}");
+        assert!(
+            text.contains("seg-000000.tj") && text.contains("newer build"),
+            "{text}"
+        );
+        let old = JournalError::Version {
+            path: "/j/seg-000000.tj".into(),
+            found: 1,
+            supported: 2,
+        };
+        assert!(old.to_string().contains("format changed"), "{old}");
     }
 }

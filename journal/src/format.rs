@@ -3,12 +3,13 @@
 //!
 //! All integers are little-endian. A segment file is a [`FILE_HEADER_SIZE`]-byte header
 //! followed by records, each a [`RECORD_HEADER_SIZE`]-byte header, the payload, and zero
-//! padding up to the next multiple of [`RECORD_ALIGN_BYTES`].
+//! padding up to the next multiple of [`RECORD_ALIGN_BYTES`]. Checksums are in
+//! [`checksum`](crate::checksum).
 
 /// The first eight bytes of every segment file.
 pub const MAGIC: [u8; 8] = *b"TRAIDJNL";
-/// The format version this build writes and reads.
-pub const FORMAT_VERSION: u16 = 1;
+/// The format version this build writes and reads. Version 1 (CRC32C, no chain) is refused.
+pub const FORMAT_VERSION: u16 = 2;
 /// Records start, and segment sizes are, multiples of this many bytes.
 pub const RECORD_ALIGN_BYTES: usize = 8;
 
@@ -26,12 +27,15 @@ pub const FILE_OFFSET_SEGMENT_INDEX: usize = 12;
 pub const FILE_OFFSET_FIRST_SEQ: usize = 16;
 /// `u64`: the file's size in bytes, fixed when the segment is created.
 pub const FILE_OFFSET_SEGMENT_BYTES: usize = 24;
-/// `u32`: segment flags. Version 1 writes 0 and ignores them.
-pub const FILE_OFFSET_FLAGS: usize = 32;
-/// `[u8; 24]`: spare. Version 1 writes zeros and ignores them (they are checksummed).
-pub const FILE_OFFSET_RESERVED: usize = 36;
-/// `u32`: CRC32C of header bytes `0..FILE_OFFSET_HEADER_CRC`.
-pub const FILE_OFFSET_HEADER_CRC: usize = 60;
+/// `u64`: the chain value the segment's first record continues from: the checksum of the
+/// last record of the previous segment, or [`CHAIN_SEED`] for the journal's first segment.
+pub const FILE_OFFSET_CHAIN_START: usize = 32;
+/// `u32`: segment flags. Version 2 writes 0 and ignores them.
+pub const FILE_OFFSET_FLAGS: usize = 40;
+/// `[u8; 12]`: spare. Version 2 writes zeros and ignores them (they are checksummed).
+pub const FILE_OFFSET_RESERVED: usize = 44;
+/// `u64`: xxh3-64 (seed 0) of header bytes `0..FILE_OFFSET_HEADER_CHECKSUM`.
+pub const FILE_OFFSET_HEADER_CHECKSUM: usize = 56;
 
 /// Size of the header in front of every record's payload.
 pub const RECORD_HEADER_SIZE: usize = 32;
@@ -39,20 +43,23 @@ pub const RECORD_HEADER_SIZE: usize = 32;
 pub const OFFSET_PAYLOAD_LEN: usize = 0;
 /// `u16`: record kind, chosen by the caller; 0 is reserved.
 pub const OFFSET_KIND: usize = 4;
-/// `u16`: record flags. Version 1 writes 0 and passes them through to readers.
+/// `u16`: record flags. Version 2 writes 0 and passes them through to readers.
 pub const OFFSET_FLAGS: usize = 6;
 /// `u64`: sequence number, assigned by the writer; +1 per record across segments.
 pub const OFFSET_SEQ: usize = 8;
 /// `u64`: timestamp in nanoseconds, given by the caller.
 pub const OFFSET_TS_NS: usize = 16;
-/// `u32`: CRC32C of header bytes `0..OFFSET_CRC`, then `OFFSET_RESERVED..`, then payload.
-pub const OFFSET_CRC: usize = 24;
-/// `u32`: spare. Version 1 writes 0 and ignores it (it is checksummed).
-pub const OFFSET_RESERVED: usize = 28;
+/// `u64`: the record's chained checksum (see [`crate::checksum::record_checksum`]).
+pub const OFFSET_CHECKSUM: usize = 24;
+/// Header bytes `0..CHECKSUMMED_HEADER_BYTES` (everything but the checksum) are hashed.
+pub const CHECKSUMMED_HEADER_BYTES: usize = OFFSET_CHECKSUM;
 /// The writer stores header bytes `0..COMMIT_WORD_SIZE` (length, kind, flags) last, as
 /// one aligned 8-byte store: until then the header reads as kind 0, i.e. not a record.
 pub const COMMIT_WORD_SIZE: usize = 8;
 
+/// The chain value the first record of a journal continues from (the seed of its checksum):
+/// the little-endian `u64` of the ASCII bytes `TRJCHAIN`.
+pub const CHAIN_SEED: u64 = u64::from_le_bytes(*b"TRJCHAIN");
 /// Kind 0 never names a record: a zero header marks the end of written data.
 pub const KIND_RESERVED: u16 = 0;
 /// Sequence number of the first record of a new journal.
@@ -81,12 +88,16 @@ const _: () = assert!(FILE_OFFSET_HEADER_LEN == FILE_OFFSET_VERSION + 2);
 const _: () = assert!(FILE_OFFSET_SEGMENT_INDEX == FILE_OFFSET_HEADER_LEN + 2);
 const _: () = assert!(FILE_OFFSET_FIRST_SEQ == FILE_OFFSET_SEGMENT_INDEX + 4);
 const _: () = assert!(FILE_OFFSET_SEGMENT_BYTES == FILE_OFFSET_FIRST_SEQ + 8);
-const _: () = assert!(FILE_OFFSET_FLAGS == FILE_OFFSET_SEGMENT_BYTES + 8);
+const _: () = assert!(FILE_OFFSET_CHAIN_START == FILE_OFFSET_SEGMENT_BYTES + 8);
+const _: () = assert!(FILE_OFFSET_FLAGS == FILE_OFFSET_CHAIN_START + 8);
 const _: () = assert!(FILE_OFFSET_RESERVED == FILE_OFFSET_FLAGS + 4);
-const _: () = assert!(FILE_OFFSET_HEADER_CRC == FILE_OFFSET_RESERVED + 24);
-const _: () = assert!(FILE_HEADER_SIZE == FILE_OFFSET_HEADER_CRC + 4);
+const _: () = assert!(FILE_OFFSET_HEADER_CHECKSUM == FILE_OFFSET_RESERVED + 12);
+const _: () = assert!(FILE_HEADER_SIZE == FILE_OFFSET_HEADER_CHECKSUM + 8);
 const _: () = assert!(FILE_HEADER_SIZE <= u16::MAX as usize);
 const _: () = assert!(FILE_HEADER_SIZE.is_multiple_of(RECORD_ALIGN_BYTES));
+// The version field sits where version 1 had it, so a version-1 file is told apart (and
+// refused) before anything else of its header is interpreted.
+const _: () = assert!(FILE_OFFSET_VERSION == 8);
 // The record header: fields follow each other; the commit word is the first 8 bytes and
 // holds length and kind, so a header whose commit word is unwritten has kind 0.
 const _: () = assert!(OFFSET_PAYLOAD_LEN == 0);
@@ -95,9 +106,8 @@ const _: () = assert!(OFFSET_FLAGS == OFFSET_KIND + 2);
 const _: () = assert!(COMMIT_WORD_SIZE == OFFSET_FLAGS + 2 && COMMIT_WORD_SIZE == 8);
 const _: () = assert!(OFFSET_SEQ == COMMIT_WORD_SIZE);
 const _: () = assert!(OFFSET_TS_NS == OFFSET_SEQ + 8);
-const _: () = assert!(OFFSET_CRC == OFFSET_TS_NS + 8);
-const _: () = assert!(OFFSET_RESERVED == OFFSET_CRC + 4);
-const _: () = assert!(RECORD_HEADER_SIZE == OFFSET_RESERVED + 4);
+const _: () = assert!(OFFSET_CHECKSUM == OFFSET_TS_NS + 8);
+const _: () = assert!(RECORD_HEADER_SIZE == OFFSET_CHECKSUM + 8);
 const _: () = assert!(RECORD_HEADER_SIZE.is_multiple_of(RECORD_ALIGN_BYTES));
 // Alignment makes every commit word an aligned 8-byte location in a page-aligned map.
 const _: () = assert!(RECORD_ALIGN_BYTES == COMMIT_WORD_SIZE);
@@ -111,6 +121,8 @@ const _: () = assert!(SEGMENT_BYTES_DEFAULT <= SEGMENT_BYTES_MAX);
 const _: () = assert!(PAYLOAD_BYTES_MAX <= u32::MAX as usize);
 const _: () =
     assert!((FILE_HEADER_SIZE + record_bytes(PAYLOAD_BYTES_MAX)) as u64 <= SEGMENT_BYTES_MAX);
+// Writer and syncer pack (segment index, offset) into one u64 with 40 bits of offset.
+const _: () = assert!(SEGMENT_BYTES_MAX <= 1 << 40);
 // File offsets are u64 on disk and usize in memory: only 64-bit targets are supported.
 const _: () = assert!(usize::BITS >= 64);
 
@@ -138,29 +150,21 @@ pub(crate) fn parse_segment_file_name(name: &str) -> Option<u32> {
     (segment_file_name(index) == name).then_some(index)
 }
 
-/// CRC32C of a record: header bytes before the CRC field, header bytes after it, payload.
-/// `header` is the full record header; its CRC field is not read.
-pub(crate) fn record_crc(header: &[u8], payload: &[u8]) -> u32 {
-    let crc = crc32c::crc32c(&header[..OFFSET_CRC]);
-    let crc = crc32c::crc32c_append(crc, &header[OFFSET_RESERVED..RECORD_HEADER_SIZE]);
-    crc32c::crc32c_append(crc, payload)
-}
-
-/// The complete header of a record with flags 0, checksum included.
-pub(crate) fn encode_record_header(
+/// Header bytes `0..OFFSET_CHECKSUM` of a record with flags 0: what the checksum covers
+/// besides the payload. (The writer stores the same fields as whole words.)
+#[cfg(test)]
+pub(crate) fn encode_record_head(
     kind: u16,
     seq: u64,
     ts_ns: u64,
-    payload: &[u8],
-) -> [u8; RECORD_HEADER_SIZE] {
-    let mut header = [0u8; RECORD_HEADER_SIZE];
-    put_u32(&mut header, OFFSET_PAYLOAD_LEN, payload.len() as u32);
-    put_u16(&mut header, OFFSET_KIND, kind);
-    put_u64(&mut header, OFFSET_SEQ, seq);
-    put_u64(&mut header, OFFSET_TS_NS, ts_ns);
-    let crc = record_crc(&header, payload);
-    put_u32(&mut header, OFFSET_CRC, crc);
-    header
+    payload_len: usize,
+) -> [u8; CHECKSUMMED_HEADER_BYTES] {
+    let mut head = [0u8; CHECKSUMMED_HEADER_BYTES];
+    put_u32(&mut head, OFFSET_PAYLOAD_LEN, payload_len as u32);
+    put_u16(&mut head, OFFSET_KIND, kind);
+    put_u64(&mut head, OFFSET_SEQ, seq);
+    put_u64(&mut head, OFFSET_TS_NS, ts_ns);
+    head
 }
 
 pub(crate) fn put_u16(bytes: &mut [u8], offset: usize, value: u16) {
@@ -225,5 +229,17 @@ mod tests {
         ] {
             assert_eq!(parse_segment_file_name(bad), None, "{bad}");
         }
+    }
+
+    // Proves the record head lays out length, kind, flags, seq and ts where the table says.
+    #[test]
+    fn record_head_layout() {
+        let head = encode_record_head(0xBEEF, 7, 9, 5);
+        assert_eq!(&head[0..4], &5u32.to_le_bytes());
+        assert_eq!(&head[4..6], &0xBEEFu16.to_le_bytes());
+        assert_eq!(&head[6..8], &[0, 0]);
+        assert_eq!(&head[8..16], &7u64.to_le_bytes());
+        assert_eq!(&head[16..24], &9u64.to_le_bytes());
+        assert_eq!(CHAIN_SEED.to_le_bytes(), *b"TRJCHAIN");
     }
 }

@@ -11,8 +11,9 @@ use crate::dir;
 use crate::error::{CorruptReason, JournalError};
 use crate::format::{FILE_HEADER_SIZE, FIRST_SEQ};
 use crate::header::FileHeader;
+use crate::scan::{Link, check_link, scan_segment};
 use crate::segment::SegmentMap;
-use crate::verify::{Step, TornTail, classify_stop, read_record, scan_segment};
+use crate::verify::{Step, TornTail, classify_stop, read_record};
 
 /// One segment file, as its header describes it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -22,7 +23,20 @@ pub struct SegmentInfo {
     pub first_seq: u64,
     /// The file's size.
     pub segment_bytes: u64,
+    /// The chain value the segment's first record continues from.
+    pub chain_start: u64,
     pub path: PathBuf,
+}
+
+impl SegmentInfo {
+    fn header(&self) -> FileHeader {
+        FileHeader {
+            segment_index: self.index,
+            first_seq: self.first_seq,
+            segment_bytes: self.segment_bytes,
+            chain_start: self.chain_start,
+        }
+    }
 }
 
 /// A record that passed verification. `payload` points into the mapped file.
@@ -33,6 +47,8 @@ pub struct Record<'a> {
     pub kind: u16,
     pub flags: u16,
     pub payload: &'a [u8],
+    /// The record's chained checksum: the chain head, if this is the last record.
+    pub checksum: u64,
     /// Index of the segment holding the record.
     pub segment: u32,
     /// Byte offset of the record header in the segment file.
@@ -63,6 +79,7 @@ impl JournalReader {
                 index: header.segment_index,
                 first_seq: header.first_seq,
                 segment_bytes: header.segment_bytes,
+                chain_start: header.chain_start,
                 path: file.path,
             });
             maps.push(map);
@@ -84,17 +101,17 @@ impl JournalReader {
         &self.segments
     }
 
-    /// Iterates every record in sequence order. Yields `Err` once, then ends, at the first
-    /// record that fails verification; ends without an error at the end of data or at a
-    /// torn tail (see [`Self::torn_tail`]).
+    /// Iterates every record in sequence order, checking checksums, the hash chain,
+    /// sequence continuity and the links between segments. Yields `Err` once, then ends, at
+    /// the first record that fails verification; ends without an error at the end of data
+    /// or at a torn tail (see [`Self::torn_tail`]).
     pub fn records(&self) -> Records<'_> {
         self.torn_tail.set(None);
-        let seq_next = self.segments.first().map_or(FIRST_SEQ, |s| s.first_seq);
         Records {
             reader: self,
             position: 0,
             offset: 0,
-            seq_next,
+            link: None,
             done: false,
         }
     }
@@ -111,8 +128,8 @@ impl JournalReader {
         let (Some(info), Some(map)) = (self.segments.last(), self.maps.last()) else {
             return Ok(None);
         };
-        let scan = scan_segment(map.bytes(), info.index, info.first_seq, true)?;
-        Ok((scan.seq_next > FIRST_SEQ).then_some(scan.seq_next - 1))
+        let scan = scan_segment(map.bytes(), &info.header(), true, |_, _| {})?;
+        Ok((scan.link.seq_next > FIRST_SEQ).then_some(scan.link.seq_next - 1))
     }
 }
 
@@ -133,7 +150,9 @@ pub struct Records<'a> {
     position: usize,
     /// Offset of the next record in that segment; 0 before its header is checked.
     offset: usize,
-    seq_next: u64,
+    /// Where the last record read left the sequence and the chain; `None` before the
+    /// first segment's header is checked.
+    link: Option<Link>,
     done: bool,
 }
 
@@ -158,23 +177,30 @@ impl<'a> Records<'a> {
             let info = self.reader.segments.get(self.position)?;
             let file = self.reader.maps[self.position].bytes();
             if self.offset == 0 {
-                if info.first_seq != self.seq_next {
-                    let reason = CorruptReason::SequenceGap {
-                        expected: self.seq_next,
-                        found: info.first_seq,
-                    };
-                    return Some(Err(JournalError::corrupt(info.index, 0, reason)));
+                if let Err(e) = check_link(&info.header(), self.link) {
+                    return Some(Err(e));
                 }
                 self.offset = FILE_HEADER_SIZE;
+                self.link = Some(Link {
+                    seq_next: info.first_seq,
+                    chain: info.chain_start,
+                });
             }
-            match read_record(file, self.offset) {
+            let link = self.link?;
+            match read_record(file, self.offset, link.chain) {
                 Step::Record(view) => {
-                    if view.seq != self.seq_next {
+                    if view.seq != link.seq_next {
                         let reason = CorruptReason::SequenceGap {
-                            expected: self.seq_next,
+                            expected: link.seq_next,
                             found: view.seq,
                         };
-                        return Some(Err(JournalError::corrupt(info.index, self.offset, reason)));
+                        let err = JournalError::corrupt_record(
+                            info.index,
+                            self.offset,
+                            link.seq_next,
+                            reason,
+                        );
+                        return Some(Err(err));
                     }
                     let record = Record {
                         seq: view.seq,
@@ -182,17 +208,30 @@ impl<'a> Records<'a> {
                         kind: view.kind,
                         flags: view.flags,
                         payload: view.payload,
+                        checksum: view.checksum,
                         segment: info.index,
                         offset: self.offset as u64,
                     };
                     self.offset = view.end;
-                    self.seq_next += 1;
+                    self.link = Some(Link {
+                        seq_next: link.seq_next + 1,
+                        chain: view.checksum,
+                    });
                     return Some(Ok(record));
                 }
                 Step::Stop(fault) => {
                     let is_last = self.position + 1 == self.reader.segments.len();
-                    let seq_last = self.seq_next - 1;
-                    match classify_stop(file, info.index, self.offset, fault, seq_last, is_last) {
+                    let (seq_last, chain) = (link.seq_next - 1, link.chain);
+                    let stop = classify_stop(
+                        file,
+                        info.index,
+                        self.offset,
+                        fault,
+                        seq_last,
+                        chain,
+                        is_last,
+                    );
+                    match stop {
                         Ok(None) => {
                             self.position += 1;
                             self.offset = 0;
@@ -203,7 +242,9 @@ impl<'a> Records<'a> {
                         }
                         // A live writer may have committed the record while we looked past
                         // it: if it verifies now, read on instead of calling it corrupt.
-                        Err(_) if matches!(read_record(file, self.offset), Step::Record(_)) => {}
+                        Err(_)
+                            if matches!(read_record(file, self.offset, chain), Step::Record(_)) => {
+                        }
                         Err(e) => return Some(Err(e)),
                     }
                 }

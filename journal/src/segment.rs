@@ -3,29 +3,49 @@
 //! A segment is created pre-sized and zero-filled, with its blocks reserved, so appending
 //! is a write to memory that needs no system call and cannot hit a full disk (which, with a
 //! sparse file, would kill the process with SIGBUS on the hot thread).
+//!
+//! Who touches a writer's mapping, and how:
+//! - [`SegmentWriter`], unique per segment and owned by the writer, is the only code that
+//!   forms Rust references into the mapping or stores to it (`&mut self` for every store).
+//! - [`SegmentHandle`]s, cloned out to cold threads, share the mapping (an `Arc`, so it is
+//!   unmapped only when the last holder drops it: no use after unmap) but only pass its
+//!   address range to the kernel: `msync` and `madvise(MADV_POPULATE_WRITE)`. Neither reads
+//!   nor writes the bytes in the Rust memory model (the kernel writes pages back, or builds
+//!   page-table entries, like a DMA engine), so they race with no Rust access.
+//!
+//! Readers map files separately, read-only ([`SegmentMap`]).
 #![allow(unsafe_code)]
 
 use std::fs::{self, File, OpenOptions};
 use std::io;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering, fence};
 
-use memmap2::{Mmap, MmapMut};
+use memmap2::{Mmap, MmapRaw};
 
 use crate::error::JournalError;
 use crate::format::segment_file_name;
-use crate::format::{COMMIT_WORD_SIZE, FILE_HEADER_SIZE, TEMP_FILE_SUFFIX};
+use crate::format::{COMMIT_WORD_SIZE, TEMP_FILE_SUFFIX};
 use crate::header::FileHeader;
 
-/// A segment mapped read-write, owned by the writer.
 #[derive(Debug)]
-pub(crate) struct SegmentMut {
+struct Mapping {
     path: PathBuf,
-    file: File,
-    map: MmapMut,
+    index: u32,
+    map: MmapRaw,
+    /// Kept open for the mapping's lifetime (and for `fdatasync`).
+    _file: File,
 }
 
-impl SegmentMut {
+/// A segment mapped read-write, owned by the writer: the only handle that accesses the bytes.
+#[derive(Debug)]
+pub(crate) struct SegmentWriter {
+    mapping: Arc<Mapping>,
+}
+
+impl SegmentWriter {
     /// Creates the segment `header` describes in `dir`: a `.tmp` file is sized, its blocks
     /// reserved, mapped, given its header and synced, then renamed into place, so a reader
     /// never sees a segment without a valid header.
@@ -37,12 +57,9 @@ impl SegmentMut {
             let exists = io::Error::new(io::ErrorKind::AlreadyExists, "segment already exists");
             return Err(JournalError::io(path, exists));
         }
-        let result = Self::create_temp(&temp_path, header).and_then(|segment| {
+        let result = Self::create_temp(&temp_path, header).and_then(|file| {
             fs::rename(&temp_path, &path).map_err(|e| JournalError::io(&path, e))?;
-            Ok(Self {
-                path: path.clone(),
-                ..segment
-            })
+            Self::map(&path, header.segment_index, file)
         });
         if result.is_err() {
             // Best effort: a leftover temp file is also removed by the next open.
@@ -51,9 +68,10 @@ impl SegmentMut {
         result
     }
 
-    fn create_temp(temp_path: &Path, header: &FileHeader) -> Result<Self, JournalError> {
+    fn create_temp(temp_path: &Path, header: &FileHeader) -> Result<File, JournalError> {
+        use std::io::Write;
         let io_err = |e| JournalError::io(temp_path, e);
-        let file = OpenOptions::new()
+        let mut file = OpenOptions::new()
             .read(true)
             .write(true)
             .create(true)
@@ -62,82 +80,165 @@ impl SegmentMut {
             .map_err(io_err)?;
         file.set_len(header.segment_bytes).map_err(io_err)?;
         reserve_blocks(&file, header.segment_bytes).map_err(io_err)?;
-        let mut segment = Self::map(temp_path, file)?;
-        segment.map[..FILE_HEADER_SIZE].copy_from_slice(&header.encode());
-        segment.flush()?;
-        Ok(segment)
+        file.write_all(&header.encode()).map_err(io_err)?;
+        file.sync_data().map_err(io_err)?;
+        Ok(file)
     }
 
     /// Maps an existing segment read-write (the writer's last segment, on reopen).
-    pub fn open(path: &Path) -> Result<Self, JournalError> {
+    pub fn open(path: &Path, index: u32) -> Result<Self, JournalError> {
         let file = OpenOptions::new()
             .read(true)
             .write(true)
             .open(path)
             .map_err(|e| JournalError::io(path, e))?;
-        Self::map(path, file)
+        Self::map(path, index, file)
     }
 
-    fn map(path: &Path, file: File) -> Result<Self, JournalError> {
-        // SAFETY: the mapping aliases file contents that Rust cannot see change. It holds
-        // because only the writer, which holds the journal's exclusive LOCK, writes segment
-        // files, and it writes them only through this map; readers map them read-only; and
-        // no code of ours ever shrinks a segment file (shrinking a mapped file would make
-        // access past the new end raise SIGBUS). Other programs writing our files is outside
-        // the contract, like for any database file.
-        let map = unsafe { MmapMut::map_mut(&file) }.map_err(|e| JournalError::io(path, e))?;
-        Ok(Self {
+    fn map(path: &Path, index: u32, file: File) -> Result<Self, JournalError> {
+        // MmapRaw::map_raw is safe to call; what makes its bytes safe to use is our contract:
+        // only the writer, holding the journal's exclusive LOCK, writes segment files, only
+        // through this map; no code of ours ever shrinks a segment file (access past a new end
+        // would raise SIGBUS). Other programs writing our files is outside the contract, like
+        // for any database file.
+        let map = MmapRaw::map_raw(&file).map_err(|e| JournalError::io(path, e))?;
+        let mapping = Mapping {
             path: path.to_path_buf(),
-            file,
+            index,
             map,
+            _file: file,
+        };
+        Ok(Self {
+            mapping: Arc::new(mapping),
         })
     }
 
     pub fn path(&self) -> &Path {
-        &self.path
+        &self.mapping.path
     }
 
+    pub fn len(&self) -> usize {
+        self.mapping.map.len()
+    }
+
+    /// The whole file, for recovery's scan and for hashing a payload just written.
     pub fn bytes(&self) -> &[u8] {
-        &self.map
+        // SAFETY: the pointer and length describe the live mapping (kept alive by the Arc
+        // we hold for the slice's lifetime). Only `SegmentWriter` stores to the mapping, and
+        // every store needs `&mut self`, so no store happens while this shared borrow lives;
+        // other holders of the mapping only make system calls on it (see the module doc).
+        unsafe { std::slice::from_raw_parts(self.mapping.map.as_ptr(), self.len()) }
     }
 
-    pub fn bytes_mut(&mut self) -> &mut [u8] {
-        &mut self.map
+    /// The bytes of `range` (in bounds: panics otherwise), for writing a record.
+    pub fn bytes_mut(&mut self, range: Range<usize>) -> &mut [u8] {
+        assert!(
+            range.start <= range.end && range.end <= self.len(),
+            "segment range out of bounds"
+        );
+        // SAFETY: in bounds of the live mapping (asserted). `&mut self` on the unique
+        // `SegmentWriter` means no other Rust reference to these bytes exists while the slice
+        // lives; handles on other threads never form references (module doc).
+        unsafe {
+            let start = self.mapping.map.as_mut_ptr().add(range.start);
+            std::slice::from_raw_parts_mut(start, range.end - range.start)
+        }
     }
 
     /// Stores the first [`COMMIT_WORD_SIZE`] bytes of the record header at `offset` as one
     /// aligned atomic store with release ordering: every byte of the record written before
     /// becomes visible no later than the commit word, and a crash leaves it all or nothing.
+    #[inline]
     pub fn store_commit_word(&mut self, offset: usize, word: [u8; COMMIT_WORD_SIZE]) {
         assert!(
-            offset + COMMIT_WORD_SIZE <= self.map.len(),
+            offset + COMMIT_WORD_SIZE <= self.len(),
             "commit word out of bounds"
         );
-        let ptr = self.map.as_mut_ptr().wrapping_add(offset).cast::<u64>();
+        let ptr = self
+            .mapping
+            .map
+            .as_mut_ptr()
+            .wrapping_add(offset)
+            .cast::<u64>();
         assert!(ptr.is_aligned(), "commit word not 8-byte aligned");
-        // SAFETY: `ptr` is in bounds of the live mapping (asserted above), aligned for u64
+        // SAFETY: `ptr` is in bounds of the live mapping (asserted), aligned for u64
         // (asserted; the map is page-aligned and records start at multiples of 8), and valid
-        // for reads and writes while `self.map` lives. `&mut self` guarantees no Rust
+        // for reads and writes while the mapping lives. `&mut self` guarantees no Rust
         // reference to these bytes exists during the store, so the atomic does not race any
         // non-atomic access from our side.
         let atomic = unsafe { AtomicU64::from_ptr(ptr) };
         atomic.store(u64::from_ne_bytes(word), Ordering::Release);
     }
 
-    /// msync: blocks until the mapped bytes are on disk.
-    pub fn flush(&self) -> Result<(), JournalError> {
-        self.map
-            .flush()
-            .map_err(|e| JournalError::io(&self.path, e))
-    }
-
-    /// Unmaps the segment, keeping its file open so a later flush can still sync it.
-    pub fn into_file(self) -> (PathBuf, File) {
-        (self.path, self.file)
+    /// A handle for cold threads: sync and prefault, never byte access.
+    pub fn handle(&self) -> SegmentHandle {
+        SegmentHandle {
+            mapping: Arc::clone(&self.mapping),
+        }
     }
 }
 
-/// A segment mapped read-only, for readers and for recovery's pass over older segments.
+/// A shared reference to a writer's segment mapping, for the syncer and the prefaulter.
+#[derive(Clone, Debug)]
+pub(crate) struct SegmentHandle {
+    mapping: Arc<Mapping>,
+}
+
+impl SegmentHandle {
+    pub fn index(&self) -> u32 {
+        self.mapping.index
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.mapping.path
+    }
+
+    pub fn len(&self) -> usize {
+        self.mapping.map.len()
+    }
+
+    /// msync(MS_SYNC) of the pages covering `range` (clamped to the file): blocks until they
+    /// are on disk.
+    pub fn sync_range(&self, range: Range<usize>) -> Result<(), JournalError> {
+        let end = range.end.min(self.len());
+        if range.start >= end {
+            return Ok(());
+        }
+        self.mapping
+            .map
+            .flush_range(range.start, end - range.start)
+            .map_err(|e| JournalError::io(self.path(), e))
+    }
+
+    /// madvise(MADV_POPULATE_WRITE) of the pages covering `range` (clamped): makes them
+    /// resident with writable page-table entries, so the writer's first store to each does not
+    /// fault. Changes no byte. `Ok(false)` where the kernel does not support it (before Linux
+    /// 5.14: EINVAL) or on other systems.
+    pub fn populate_write(&self, range: Range<usize>) -> Result<bool, JournalError> {
+        let end = range.end.min(self.len());
+        if range.start >= end {
+            return Ok(true);
+        }
+        populate_write(&self.mapping.map, range.start, end - range.start)
+            .map_err(|e| JournalError::io(self.path(), e))
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn populate_write(map: &MmapRaw, offset: usize, len: usize) -> io::Result<bool> {
+    match map.advise_range(memmap2::Advice::PopulateWrite, offset, len) {
+        Ok(()) => Ok(true),
+        Err(e) if e.raw_os_error() == Some(libc::EINVAL) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn populate_write(_map: &MmapRaw, _offset: usize, _len: usize) -> io::Result<bool> {
+    Ok(false)
+}
+
+/// A segment mapped read-only, for readers, the tailer and recovery's pass over old segments.
 #[derive(Debug)]
 pub(crate) struct SegmentMap {
     map: Mmap,
@@ -146,7 +247,7 @@ pub(crate) struct SegmentMap {
 impl SegmentMap {
     pub fn open(path: &Path) -> Result<Self, JournalError> {
         let file = File::open(path).map_err(|e| JournalError::io(path, e))?;
-        // SAFETY: as for `SegmentMut::map`: no code of ours shrinks or rewrites a segment
+        // SAFETY: as for `SegmentWriter::map`: no code of ours shrinks or rewrites a segment
         // file's verified records. A live writer may append past the last record while we
         // read; those bytes are untrusted like any disk input (every record is checksummed
         // before its payload is handed out, and a half-written record reads as a torn
@@ -157,6 +258,51 @@ impl SegmentMap {
 
     pub fn bytes(&self) -> &[u8] {
         &self.map
+    }
+
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    /// The bytes of `range` only (in bounds: panics otherwise), without forming a reference
+    /// to the rest of the file: the tailer reads a committed record this way while the writer
+    /// goes on writing the bytes after it.
+    pub fn bytes_in(&self, range: Range<usize>) -> &[u8] {
+        assert!(
+            range.start <= range.end && range.end <= self.map.len(),
+            "segment range out of bounds"
+        );
+        // SAFETY: in bounds (asserted) of a mapping that lives as long as `self`. The caller
+        // asks only for bytes of records whose commit word it loaded with acquire ordering:
+        // the writer wrote them before its release store and never writes them again.
+        unsafe { std::slice::from_raw_parts(self.map.as_ptr().add(range.start), range.len()) }
+    }
+
+    /// The commit word at `offset` (8-aligned, in bounds: panics otherwise), loaded
+    /// atomically with acquire semantics: if it is non-zero, every byte the writer stored
+    /// before it (its release store) is visible to our later loads.
+    pub fn load_commit_word(&self, offset: usize) -> [u8; COMMIT_WORD_SIZE] {
+        assert!(
+            offset + COMMIT_WORD_SIZE <= self.map.len(),
+            "commit word out of bounds"
+        );
+        let ptr = self
+            .map
+            .as_ptr()
+            .wrapping_add(offset)
+            .cast::<u64>()
+            .cast_mut();
+        assert!(ptr.is_aligned(), "commit word not 8-byte aligned");
+        // SAFETY: in bounds and aligned (asserted) in a mapping that lives as long as `self`.
+        // The memory is mapped read-only: std guarantees that a Relaxed atomic load of at most
+        // the register width works on read-only memory, so the load is Relaxed and the acquire
+        // is a fence after it (fence-to-atomic synchronization). The writer stores this word
+        // with one aligned 8-byte release store through its own mapping of the same page;
+        // hardware coherence makes the two mappings one location, as for any shared memory
+        // between processes.
+        let word = unsafe { AtomicU64::from_ptr(ptr) }.load(Ordering::Relaxed);
+        fence(Ordering::Acquire);
+        word.to_ne_bytes()
     }
 }
 

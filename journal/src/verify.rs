@@ -1,4 +1,5 @@
-//! Verification of the records in one segment, shared by writer recovery and the reader.
+//! Verification of one record, and what a place that is not a record means; shared by
+//! writer recovery, the reader, the tailer and [`crate::verify`].
 //!
 //! Reading stops at the first place that is not a valid record: the end-of-data marker
 //! (a zero header), or a record that fails a check. What that place *is* depends on what
@@ -10,15 +11,13 @@
 //! - the same in any other segment: corruption, because the writer only moves to a new
 //!   segment after the previous one ended cleanly.
 
-use std::path::Path;
-
+use crate::checksum::record_checksum;
 use crate::error::{CorruptReason, JournalError, RecordFault};
 use crate::format::{
-    COMMIT_WORD_SIZE, FILE_HEADER_SIZE, KIND_RESERVED, OFFSET_CRC, OFFSET_FLAGS, OFFSET_KIND,
-    OFFSET_PAYLOAD_LEN, OFFSET_SEQ, OFFSET_TS_NS, PAYLOAD_BYTES_MAX, RECORD_ALIGN_BYTES,
-    RECORD_HEADER_SIZE, get_u16, get_u32, get_u64, record_bytes, record_crc,
+    CHECKSUMMED_HEADER_BYTES, COMMIT_WORD_SIZE, KIND_RESERVED, OFFSET_CHECKSUM, OFFSET_FLAGS,
+    OFFSET_KIND, OFFSET_PAYLOAD_LEN, OFFSET_SEQ, OFFSET_TS_NS, PAYLOAD_BYTES_MAX,
+    RECORD_ALIGN_BYTES, RECORD_HEADER_SIZE, get_u16, get_u32, get_u64, record_bytes,
 };
-use crate::header::FileHeader;
 
 /// Where a torn tail starts and how long it is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -39,6 +38,8 @@ pub(crate) struct RecordView<'a> {
     pub flags: u16,
     pub seq: u64,
     pub ts_ns: u64,
+    /// The stored (and verified) checksum: the chain value the next record continues from.
+    pub checksum: u64,
     pub payload: &'a [u8],
     /// Offset just past the record's padding: where the next record starts.
     pub end: usize,
@@ -48,21 +49,27 @@ pub(crate) struct RecordView<'a> {
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Step<'a> {
     Record(RecordView<'a>),
-    /// Not a record: a zero header, or no room left for one.
+    /// Not a record: a zero header, no room left for one, or a failed check.
     Stop(RecordFault),
 }
 
-/// Reads and verifies the record at `offset` of `file` (a whole segment file). Checks the
-/// kind, the length against the file, the checksum and the padding; not the sequence.
-pub(crate) fn read_record(file: &[u8], offset: usize) -> Step<'_> {
+/// A record's framing (header fields, payload, end), checked for everything but checksum
+/// and padding.
+struct Frame<'a> {
+    head: &'a [u8; CHECKSUMMED_HEADER_BYTES],
+    stored: u64,
+    payload: &'a [u8],
+    end: usize,
+}
+
+fn frame(file: &[u8], offset: usize) -> Result<Frame<'_>, RecordFault> {
     let Some(header) = file.get(offset..offset + RECORD_HEADER_SIZE) else {
         // Fewer than a header's bytes left: the end (classify_stop checks they are zero).
-        return Step::Stop(RecordFault::Zeroed);
+        return Err(RecordFault::Zeroed);
     };
-    let kind = get_u16(header, OFFSET_KIND);
-    if kind == KIND_RESERVED {
+    if get_u16(header, OFFSET_KIND) == KIND_RESERVED {
         let zero = header.iter().all(|&b| b == 0);
-        return Step::Stop(if zero {
+        return Err(if zero {
             RecordFault::Zeroed
         } else {
             RecordFault::KindZero
@@ -70,62 +77,82 @@ pub(crate) fn read_record(file: &[u8], offset: usize) -> Step<'_> {
     }
     let payload_len = get_u32(header, OFFSET_PAYLOAD_LEN);
     if payload_len as usize > PAYLOAD_BYTES_MAX {
-        return Step::Stop(RecordFault::TooLarge { payload_len });
+        return Err(RecordFault::TooLarge { payload_len });
     }
     let end = offset + record_bytes(payload_len as usize);
     if end > file.len() {
-        return Step::Stop(RecordFault::PastEnd { payload_len });
+        return Err(RecordFault::PastEnd { payload_len });
     }
     let payload_start = offset + RECORD_HEADER_SIZE;
-    let payload = &file[payload_start..payload_start + payload_len as usize];
-    let stored = get_u32(header, OFFSET_CRC);
-    let computed = record_crc(header, payload);
-    if stored != computed {
-        return Step::Stop(RecordFault::Checksum { stored, computed });
-    }
-    if file[payload_start + payload.len()..end]
-        .iter()
-        .any(|&b| b != 0)
-    {
-        return Step::Stop(RecordFault::PaddingNotZero);
-    }
-    Step::Record(RecordView {
-        kind,
-        flags: get_u16(header, OFFSET_FLAGS),
-        seq: get_u64(header, OFFSET_SEQ),
-        ts_ns: get_u64(header, OFFSET_TS_NS),
-        payload,
+    let Some(head) = header[..CHECKSUMMED_HEADER_BYTES].as_array() else {
+        return Err(RecordFault::Zeroed); // unreachable: the slice has exactly that length
+    };
+    Ok(Frame {
+        head,
+        stored: get_u64(header, OFFSET_CHECKSUM),
+        payload: &file[payload_start..payload_start + payload_len as usize],
         end,
     })
 }
 
+/// Reads and verifies the record at `offset` of `file` (a whole segment file), which
+/// continues the chain from `chain_prev`. Checks the kind, the length against the file, the
+/// checksum and the padding; not the sequence.
+pub(crate) fn read_record(file: &[u8], offset: usize, chain_prev: u64) -> Step<'_> {
+    let frame = match frame(file, offset) {
+        Ok(frame) => frame,
+        Err(fault) => return Step::Stop(fault),
+    };
+    let computed = record_checksum(frame.head, frame.payload, chain_prev);
+    if frame.stored != computed {
+        let fault = RecordFault::Checksum {
+            stored: frame.stored,
+            computed,
+        };
+        return Step::Stop(fault);
+    }
+    let padding_start = offset + RECORD_HEADER_SIZE + frame.payload.len();
+    if file[padding_start..frame.end].iter().any(|&b| b != 0) {
+        return Step::Stop(RecordFault::PaddingNotZero);
+    }
+    Step::Record(RecordView {
+        kind: get_u16(frame.head, OFFSET_KIND),
+        flags: get_u16(frame.head, OFFSET_FLAGS),
+        seq: get_u64(frame.head, OFFSET_SEQ),
+        ts_ns: get_u64(frame.head, OFFSET_TS_NS),
+        checksum: frame.stored,
+        payload: frame.payload,
+        end: frame.end,
+    })
+}
+
 /// Decides what the stop at `offset` of segment `index` is (see the module doc).
-/// `fault` is why [`read_record`] stopped there, `seq_last` the sequence number of the last
-/// good record before it. Returns `None` for a clean end, `Some` for a torn tail.
+/// `fault` is why [`read_record`] stopped there; `seq_last` and `chain_prev` are the
+/// sequence number and checksum of the last good record before it. Returns `None` for a
+/// clean end, `Some` for a torn tail.
 pub(crate) fn classify_stop(
     file: &[u8],
     index: u32,
     offset: usize,
     fault: RecordFault,
     seq_last: u64,
+    chain_prev: u64,
     is_last: bool,
 ) -> Result<Option<TornTail>, JournalError> {
     let Some(nonzero_last) = file[offset..].iter().rposition(|&b| b != 0) else {
         return Ok(None);
     };
-    if let Some(valid_offset) = find_valid_record(file, offset, seq_last) {
+    let seq = seq_last + 1;
+    if let Some(valid_offset) = find_valid_record(file, offset, seq_last, chain_prev) {
         let reason = CorruptReason::BadRecordBeforeValid {
             fault,
             valid_offset: valid_offset as u64,
         };
-        return Err(JournalError::corrupt(index, offset, reason));
+        return Err(JournalError::corrupt_record(index, offset, seq, reason));
     }
     if !is_last {
-        return Err(JournalError::corrupt(
-            index,
-            offset,
-            CorruptReason::BadRecord(fault),
-        ));
+        let reason = CorruptReason::BadRecord(fault);
+        return Err(JournalError::corrupt_record(index, offset, seq, reason));
     }
     Ok(Some(TornTail {
         segment: index,
@@ -136,13 +163,26 @@ pub(crate) fn classify_stop(
 
 /// The first aligned offset after `offset` holding a record that verifies and whose
 /// sequence number is above `seq_last`. Used to tell damage in the middle from a torn end.
-fn find_valid_record(file: &[u8], offset: usize, seq_last: u64) -> Option<usize> {
+///
+/// A record's checksum depends on the one before it, so a candidate is tried against every
+/// chain value it may continue from: the bad record's stored checksum (its header or payload
+/// was damaged), the checksum its bytes compute to (its checksum field was damaged), and
+/// `chain_prev` itself. A candidate whose predecessor is unknown still counts when the
+/// record after it verifies against the candidate's stored checksum (a valid pair).
+fn find_valid_record(file: &[u8], offset: usize, seq_last: u64, chain_prev: u64) -> Option<usize> {
+    let mut seeds = [chain_prev; 3];
+    if let Some(header) = file.get(offset..offset + RECORD_HEADER_SIZE) {
+        seeds[1] = get_u64(header, OFFSET_CHECKSUM);
+    }
+    if let Ok(bad) = frame(file, offset) {
+        seeds[2] = record_checksum(bad.head, bad.payload, chain_prev);
+    }
     let mut candidate = offset + RECORD_ALIGN_BYTES;
     while candidate + RECORD_HEADER_SIZE <= file.len() {
         // Cheap pre-check on the commit word: no record has kind 0.
         let commit = &file[candidate..candidate + COMMIT_WORD_SIZE];
         if get_u16(commit, OFFSET_KIND) != KIND_RESERVED
-            && matches!(read_record(file, candidate), Step::Record(r) if r.seq > seq_last)
+            && is_valid_candidate(file, candidate, seq_last, &seeds)
         {
             return Some(candidate);
         }
@@ -151,119 +191,43 @@ fn find_valid_record(file: &[u8], offset: usize, seq_last: u64) -> Option<usize>
     None
 }
 
-/// Decodes the file header of segment `index` and, when the previous segment said which
-/// sequence number comes next (`seq_expected`), checks that this segment starts there.
-pub(crate) fn check_file_header(
-    file: &[u8],
-    path: &Path,
-    index: u32,
-    seq_expected: Option<u64>,
-) -> Result<FileHeader, JournalError> {
-    let header = FileHeader::decode(file, path, index)?;
-    if let Some(expected) = seq_expected
-        && header.first_seq != expected
-    {
-        let reason = CorruptReason::SequenceGap {
-            expected,
-            found: header.first_seq,
-        };
-        return Err(JournalError::corrupt(index, 0, reason));
+fn is_valid_candidate(file: &[u8], candidate: usize, seq_last: u64, seeds: &[u64]) -> bool {
+    let Ok(frame) = frame(file, candidate) else {
+        return false;
+    };
+    let seq = get_u64(frame.head, OFFSET_SEQ);
+    if seq <= seq_last {
+        return false;
     }
-    Ok(header)
-}
-
-/// What a full pass over one segment found.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct SegmentScan {
-    pub records: u64,
-    /// Offset where the next record would go (the end of the good data).
-    pub end: usize,
-    /// Sequence number the next record would get.
-    pub seq_next: u64,
-    pub torn_tail: Option<TornTail>,
-}
-
-/// Verifies every record of segment `index` (a whole mapped file whose header has been
-/// checked and says `first_seq`), including sequence continuity inside the segment.
-pub(crate) fn scan_segment(
-    file: &[u8],
-    index: u32,
-    first_seq: u64,
-    is_last: bool,
-) -> Result<SegmentScan, JournalError> {
-    let mut offset = FILE_HEADER_SIZE;
-    let mut seq_next = first_seq;
-    let mut records = 0;
-    loop {
-        match read_record(file, offset) {
-            Step::Record(record) => {
-                if record.seq != seq_next {
-                    let reason = CorruptReason::SequenceGap {
-                        expected: seq_next,
-                        found: record.seq,
-                    };
-                    return Err(JournalError::corrupt(index, offset, reason));
-                }
-                offset = record.end;
-                seq_next += 1;
-                records += 1;
-            }
-            Step::Stop(fault) => {
-                let torn_tail = classify_stop(file, index, offset, fault, seq_next - 1, is_last)?;
-                return Ok(SegmentScan {
-                    records,
-                    end: offset,
-                    seq_next,
-                    torn_tail,
-                });
-            }
-        }
+    let chained = |seed| matches!(read_record(file, candidate, seed), Step::Record(_));
+    if seeds.iter().any(|&seed| chained(seed)) {
+        return true;
     }
+    matches!(
+        read_record(file, frame.end, frame.stored),
+        Step::Record(next) if next.seq == seq.wrapping_add(1)
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::format::encode_record_header;
+    use crate::format::{CHAIN_SEED, FILE_HEADER_SIZE};
+    use crate::scan::test_support::segment;
 
-    const SEGMENT_BYTES: usize = 512;
-
-    /// A segment holding records with seq 1.. and the given payloads, and the offsets of
-    /// those records.
-    fn segment(payloads: &[&[u8]]) -> (Vec<u8>, Vec<usize>) {
-        let header = FileHeader {
-            segment_index: 0,
-            first_seq: 1,
-            segment_bytes: SEGMENT_BYTES as u64,
-        };
-        let mut file = vec![0u8; SEGMENT_BYTES];
-        file[..FILE_HEADER_SIZE].copy_from_slice(&header.encode());
-        let mut offsets = Vec::new();
-        let mut offset = FILE_HEADER_SIZE;
-        for (i, payload) in payloads.iter().enumerate() {
-            let record = encode_record_header(7, i as u64 + 1, 1000 + i as u64, payload);
-            file[offset..offset + RECORD_HEADER_SIZE].copy_from_slice(&record);
-            let start = offset + RECORD_HEADER_SIZE;
-            file[start..start + payload.len()].copy_from_slice(payload);
-            offsets.push(offset);
-            offset += record_bytes(payload.len());
-        }
-        offsets.push(offset);
-        (file, offsets)
-    }
-
-    fn fault_at(file: &[u8], offset: usize) -> Option<RecordFault> {
-        match read_record(file, offset) {
+    fn fault_at(file: &[u8], offset: usize, chain_prev: u64) -> Option<RecordFault> {
+        match read_record(file, offset, chain_prev) {
             Step::Record(_) => None,
             Step::Stop(fault) => Some(fault),
         }
     }
 
-    // Proves that a valid record reads back with all its fields and the next offset.
+    // Proves that a valid record reads back with all its fields, its checksum and the next
+    // offset, and that it verifies only against the chain value it was written after.
     #[test]
-    fn reads_a_valid_record() {
-        let (file, offsets) = segment(&[b"hello"]);
-        let Step::Record(view) = read_record(&file, offsets[0]) else {
+    fn reads_a_valid_record_only_on_its_chain() {
+        let (file, offsets, chains) = segment(&[b"hello"]);
+        let Step::Record(view) = read_record(&file, offsets[0], CHAIN_SEED) else {
             panic!("expected a record");
         };
         assert_eq!(
@@ -272,113 +236,124 @@ mod tests {
         );
         assert_eq!(view.payload, b"hello");
         assert_eq!(view.end, offsets[1]);
-        assert_eq!(fault_at(&file, offsets[1]), Some(RecordFault::Zeroed));
+        assert_eq!(view.checksum, chains[1]);
+        assert!(matches!(
+            fault_at(&file, offsets[0], CHAIN_SEED ^ 1),
+            Some(RecordFault::Checksum { .. })
+        ));
+        assert_eq!(
+            fault_at(&file, offsets[1], chains[1]),
+            Some(RecordFault::Zeroed)
+        );
     }
 
     // Proves that each record check fires with its own fault.
     #[test]
     fn each_record_check_fires() {
-        let (good, offsets) = segment(&[b"hello"]);
+        let (good, offsets, _) = segment(&[b"hello"]);
         let at = offsets[0];
-        let mut file = good.clone();
-        file[at + OFFSET_KIND] = 0;
-        file[at + OFFSET_KIND + 1] = 0;
-        assert_eq!(fault_at(&file, at), Some(RecordFault::KindZero));
-        let mut file = good.clone();
-        file[at + OFFSET_PAYLOAD_LEN..at + 4].copy_from_slice(&u32::MAX.to_le_bytes());
+        let fault = |edit: &dyn Fn(&mut Vec<u8>)| {
+            let mut file = good.clone();
+            edit(&mut file);
+            fault_at(&file, at, CHAIN_SEED)
+        };
         assert_eq!(
-            fault_at(&file, at),
-            Some(RecordFault::TooLarge {
-                payload_len: u32::MAX
-            })
+            fault(&|f| f[at + OFFSET_KIND..at + 6].fill(0)),
+            Some(RecordFault::KindZero)
         );
-        let mut file = good.clone();
-        file[at + OFFSET_PAYLOAD_LEN..at + 4].copy_from_slice(&1000u32.to_le_bytes());
-        assert_eq!(
-            fault_at(&file, at),
-            Some(RecordFault::PastEnd { payload_len: 1000 })
-        );
-        let mut file = good.clone();
-        file[at + RECORD_HEADER_SIZE] ^= 1;
+        let too_large = RecordFault::TooLarge {
+            payload_len: u32::MAX,
+        };
+        let set_len =
+            |len: u32| move |f: &mut Vec<u8>| f[at..at + 4].copy_from_slice(&len.to_le_bytes());
+        assert_eq!(fault(&set_len(u32::MAX)), Some(too_large));
+        let past_end = RecordFault::PastEnd { payload_len: 1000 };
+        assert_eq!(fault(&set_len(1000)), Some(past_end));
         assert!(matches!(
-            fault_at(&file, at),
+            fault(&|f| f[at + RECORD_HEADER_SIZE] ^= 1),
             Some(RecordFault::Checksum { .. })
         ));
-        let mut file = good.clone();
-        file[at + RECORD_HEADER_SIZE + 5] = 1;
-        assert_eq!(fault_at(&file, at), Some(RecordFault::PaddingNotZero));
+        assert_eq!(
+            fault(&|f| f[at + RECORD_HEADER_SIZE + 5] = 1),
+            Some(RecordFault::PaddingNotZero)
+        );
         // A header cut off by the end of the file is the end, not a fault of its own.
-        assert_eq!(fault_at(&good[..at + 16], at), Some(RecordFault::Zeroed));
+        assert_eq!(
+            fault_at(&good[..at + 16], at, CHAIN_SEED),
+            Some(RecordFault::Zeroed)
+        );
     }
 
     // Proves the three outcomes of a stop: clean end, torn tail (last segment only) and
     // corruption when a valid record follows.
     #[test]
     fn classify_stop_outcomes() {
-        let (file, offsets) = segment(&[b"one", b"two", b"three"]);
+        let (file, offsets, chains) = segment(&[b"one", b"two", b"three"]);
         let end = offsets[3];
-        assert_eq!(
-            classify_stop(&file, 0, end, RecordFault::Zeroed, 3, true).expect("clean"),
-            None
-        );
+        let classify = |file: &[u8], at, fault, seq_last, is_last| {
+            classify_stop(
+                file,
+                0,
+                at,
+                fault,
+                seq_last,
+                chains[seq_last as usize],
+                is_last,
+            )
+        };
+        let clean = classify(&file, end, RecordFault::Zeroed, 3, true).expect("clean");
+        assert_eq!(clean, None);
 
         let mut torn = file.clone();
         torn[end + 40] = 9;
-        let tail = classify_stop(&torn, 0, end, RecordFault::Zeroed, 3, true).expect("torn");
-        assert_eq!(
-            tail,
-            Some(TornTail {
-                segment: 0,
-                offset: end as u64,
-                bytes: 41
-            })
-        );
-        let err =
-            classify_stop(&torn, 0, end, RecordFault::Zeroed, 3, false).expect_err("not last");
-        let reason = CorruptReason::BadRecord(RecordFault::Zeroed);
+        let tail = classify(&torn, end, RecordFault::Zeroed, 3, true).expect("torn");
+        let expected = TornTail {
+            segment: 0,
+            offset: end as u64,
+            bytes: 41,
+        };
+        assert_eq!(tail, Some(expected));
+        let err = classify(&torn, end, RecordFault::Zeroed, 3, false).expect_err("not last");
         let JournalError::Corrupt {
             offset,
+            seq,
             reason: found,
             ..
         } = err
         else {
             panic!("expected corruption, got {err}");
         };
-        assert_eq!((offset, found), (end as u64, reason));
-
-        let mut middle = file.clone();
-        middle[offsets[1] + RECORD_HEADER_SIZE] ^= 1;
-        let fault = fault_at(&middle, offsets[1]).expect("damaged");
-        let err = classify_stop(&middle, 0, offsets[1], fault, 1, true).expect_err("middle");
-        let reason = CorruptReason::BadRecordBeforeValid {
-            fault,
-            valid_offset: offsets[2] as u64,
-        };
-        assert!(
-            matches!(err, JournalError::Corrupt { reason: r, .. } if r == reason),
-            "{err}"
-        );
+        let reason = CorruptReason::BadRecord(RecordFault::Zeroed);
+        assert_eq!((offset, seq, found), (end as u64, Some(4), reason));
+        assert_eq!(FILE_HEADER_SIZE, offsets[0]);
     }
 
-    // Proves that a record with a good checksum but the wrong sequence number is corrupt.
+    // Proves a record after a damaged one is found whatever field of the damaged record was
+    // hit: its payload (the stored checksum still chains), its checksum field (the computed
+    // one chains), or its length (the candidate scan is over every aligned offset).
     #[test]
-    fn scan_checks_sequence_continuity() {
-        let (file, offsets) = segment(&[b"one", b"two"]);
-        let scan = scan_segment(&file, 0, 1, true).expect("scan");
-        assert_eq!(
-            scan,
-            SegmentScan {
-                records: 2,
-                end: offsets[2],
-                seq_next: 3,
-                torn_tail: None
-            }
-        );
-        let err = scan_segment(&file, 0, 5, true).expect_err("gap");
-        let reason = CorruptReason::SequenceGap {
-            expected: 5,
-            found: 1,
-        };
-        assert!(matches!(err, JournalError::Corrupt { offset: 64, reason: r, .. } if r == reason));
+    fn a_valid_record_after_damage_is_found_whatever_was_hit() {
+        let (file, offsets, chains) = segment(&[b"one", b"two", b"three"]);
+        let at = offsets[1];
+        for hit in [
+            at + RECORD_HEADER_SIZE,
+            at + OFFSET_CHECKSUM + 3,
+            at + 1,
+            at + 9,
+        ] {
+            let mut damaged = file.clone();
+            damaged[hit] ^= 0x40;
+            let fault = fault_at(&damaged, at, chains[1]).expect("damaged");
+            let err = classify_stop(&damaged, 0, at, fault, 1, chains[1], true)
+                .expect_err("a valid record follows");
+            let reason = CorruptReason::BadRecordBeforeValid {
+                fault,
+                valid_offset: offsets[2] as u64,
+            };
+            assert!(
+                matches!(err, JournalError::Corrupt { reason: r, seq: Some(2), .. } if r == reason),
+                "hit at {hit}: {err}"
+            );
+        }
     }
 }

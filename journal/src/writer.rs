@@ -1,37 +1,62 @@
 //! The single writer, run by the hot thread: appends are a bounds check, a copy into the
-//! map and a CRC32C, with no system call and no allocation. Only rolling to a new segment
-//! (rare) and [`JournalWriter::flush`] talk to the kernel.
+//! map, an xxh3 and two release stores (publishing progress to the [`Syncer`]), with no
+//! system call and no allocation. Only rolling to a new segment (rare) and
+//! [`JournalWriter::flush`] talk to the kernel.
 
-use std::cell::Cell;
 use std::fmt;
 use std::fs::{self, File};
 use std::mem;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
+use crate::checksum::Scratch;
 use crate::dir;
 use crate::error::JournalError;
 use crate::format::{
-    COMMIT_WORD_SIZE, FILE_HEADER_SIZE, KIND_RESERVED, PAYLOAD_BYTES_MAX, RECORD_ALIGN_BYTES,
-    RECORD_HEADER_SIZE, SEGMENT_BYTES_DEFAULT, SEGMENT_BYTES_MAX, SEGMENT_BYTES_MIN,
-    encode_record_header, record_bytes,
+    FILE_HEADER_SIZE, KIND_RESERVED, OFFSET_KIND, OFFSET_SEQ, PAYLOAD_BYTES_MAX,
+    RECORD_ALIGN_BYTES, RECORD_HEADER_SIZE, SEGMENT_BYTES_DEFAULT, SEGMENT_BYTES_MAX,
+    SEGMENT_BYTES_MIN, record_bytes,
 };
 use crate::header::FileHeader;
 use crate::recovery::{Recovery, recover};
-use crate::segment::SegmentMut;
+use crate::segment::SegmentWriter;
+use crate::sync::{Shared, Syncer};
 
-/// How the writer lays out new segments.
+/// When appended records are made durable (on disk, surviving power loss). The writer
+/// itself never syncs on append whatever the policy; the policy says which cold-side
+/// [`Syncer`] duty the daemon runs. See [`Syncer`] for what each survives.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum FlushPolicy {
+    /// No sync: records survive a crash of the process (they are in the page cache at
+    /// once), not a kernel crash or power loss.
+    #[default]
+    None,
+    /// A cold thread syncs every this many milliseconds ([`Syncer::run_interval`]): a power
+    /// loss loses at most about one interval of records.
+    IntervalMs(u64),
+    /// Group commit: the order sender calls [`Syncer::sync_to`] with a decision's sequence
+    /// number before releasing its orders to the venue.
+    Durable,
+}
+
+/// How the writer lays out new segments and which flush policy the journal runs. Build it
+/// with `..Default::default()` so that fields added later keep callers compiling.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct WriterOptions {
     /// Size of each new segment file, a multiple of 8 in
     /// `SEGMENT_BYTES_MIN..=SEGMENT_BYTES_MAX`. A record too large for it gets a segment of
     /// its own, sized to fit. Existing segments keep the size they were created with.
     pub segment_bytes: u64,
+    /// Carried for the daemon's wiring (which syncer duty to run); the writer only checks
+    /// it and reports it back.
+    pub flush: FlushPolicy,
 }
 
 impl Default for WriterOptions {
     fn default() -> Self {
         Self {
             segment_bytes: SEGMENT_BYTES_DEFAULT,
+            flush: FlushPolicy::None,
         }
     }
 }
@@ -44,6 +69,8 @@ impl WriterOptions {
             "segment_bytes is above SEGMENT_BYTES_MAX"
         } else if !self.segment_bytes.is_multiple_of(RECORD_ALIGN_BYTES as u64) {
             "segment_bytes is not a multiple of 8"
+        } else if self.flush == FlushPolicy::IntervalMs(0) {
+            "flush interval_ms must be at least 1"
         } else {
             return Ok(());
         };
@@ -59,37 +86,47 @@ impl WriterOptions {
 pub struct JournalWriter {
     dir: PathBuf,
     segment_bytes: u64,
-    segment: SegmentMut,
+    flush: FlushPolicy,
+    segment: SegmentWriter,
     segment_index: u32,
     /// Where the next record starts in the current segment.
     offset: usize,
     seq_next: u64,
-    /// Earlier segments rolled away from and not yet synced by `flush`.
-    unsynced: Cell<Vec<(PathBuf, File)>>,
-    /// A segment was created since the directory was last synced.
-    dir_unsynced: Cell<bool>,
+    /// Checksum of the last record: the chain value the next record continues from.
+    chain: u64,
+    scratch: Scratch,
+    shared: Arc<Shared>,
     /// Declared last: dropped after the map, so the lock outlives every write.
     _lock: File,
 }
 
 impl JournalWriter {
     /// Opens the journal in `dir` for appending, creating the directory and segment 0 if
-    /// needed. Verifies every existing record, cuts a torn tail off the last segment, and
-    /// continues after the last good record.
+    /// needed. Verifies every existing record and the hash chain, cuts a torn tail off the
+    /// last segment, and continues after the last good record.
     pub fn open(dir: &Path, options: WriterOptions) -> Result<(Self, Recovery), JournalError> {
         options.validate()?;
         fs::create_dir_all(dir).map_err(|e| JournalError::io(dir, e))?;
         let lock = dir::lock(dir)?;
         let recovered = recover(dir, options.segment_bytes)?;
+        let shared = Shared::new(
+            dir,
+            recovered.segment.handle(),
+            recovered.offset,
+            recovered.seq_next - 1,
+            recovered.older,
+        );
         let writer = Self {
             dir: dir.to_path_buf(),
             segment_bytes: options.segment_bytes,
+            flush: options.flush,
             segment: recovered.segment,
             segment_index: recovered.segment_index,
             offset: recovered.offset,
             seq_next: recovered.seq_next,
-            unsynced: Cell::new(Vec::new()),
-            dir_unsynced: Cell::new(false),
+            chain: recovered.chain,
+            scratch: Scratch::new(),
+            shared: Arc::new(shared),
             _lock: lock,
         };
         Ok((writer, recovered.report))
@@ -141,7 +178,7 @@ impl JournalWriter {
         let offset = self.reserve(kind, len)?;
         let end = offset + record_bytes(len);
         let guard = ZeroOnUnwind {
-            bytes: &mut self.segment.bytes_mut()[offset..end],
+            bytes: self.segment.bytes_mut(offset..end),
         };
         fill(&mut guard.bytes[RECORD_HEADER_SIZE..RECORD_HEADER_SIZE + len]);
         mem::forget(guard);
@@ -160,32 +197,41 @@ impl JournalWriter {
             });
         }
         let needed = record_bytes(len);
-        if self.offset + needed > self.segment.bytes().len() {
+        if self.offset + needed > self.segment.len() {
             self.roll(needed)?;
         }
         Ok(self.offset)
     }
 
     /// Writes the header of the record whose payload is in place at `offset`: everything
-    /// but the commit word first, then the commit word (length, kind) in one release store.
+    /// but the commit word first, then the commit word (length, kind) in one release store,
+    /// then publishes the new end for the syncer.
+    #[inline]
     fn commit(&mut self, offset: usize, kind: u16, ts_ns: u64, len: usize) -> u64 {
         let seq = self.seq_next;
+        // Length, kind and flags 0: the little-endian u64 of header bytes 0..8.
+        let commit_word = len as u64 | u64::from(kind) << (8 * OFFSET_KIND);
         let payload_start = offset + RECORD_HEADER_SIZE;
-        let bytes = self.segment.bytes_mut();
-        let header =
-            encode_record_header(kind, seq, ts_ns, &bytes[payload_start..payload_start + len]);
-        bytes[offset + COMMIT_WORD_SIZE..payload_start]
-            .copy_from_slice(&header[COMMIT_WORD_SIZE..]);
-        let mut commit_word = [0u8; COMMIT_WORD_SIZE];
-        commit_word.copy_from_slice(&header[..COMMIT_WORD_SIZE]);
-        self.segment.store_commit_word(offset, commit_word);
+        let payload = &self.segment.bytes()[payload_start..payload_start + len];
+        let checksum = self
+            .scratch
+            .checksum(commit_word, seq, ts_ns, payload, self.chain);
+        let rest = self.segment.bytes_mut(offset + OFFSET_SEQ..payload_start);
+        rest[..8].copy_from_slice(&seq.to_le_bytes());
+        rest[8..16].copy_from_slice(&ts_ns.to_le_bytes());
+        rest[16..].copy_from_slice(&checksum.to_le_bytes());
+        self.segment
+            .store_commit_word(offset, commit_word.to_le_bytes());
         self.offset = offset + record_bytes(len);
         self.seq_next = seq + 1;
+        self.chain = checksum;
+        self.shared.publish(self.segment_index, self.offset, seq);
         seq
     }
 
     /// Moves to a new segment big enough for a record of `record_bytes` bytes. System
-    /// calls (create, size, reserve, map, sync, rename) happen here, once per segment.
+    /// calls (create, size, reserve, write the header, sync, rename, map) happen here, once
+    /// per segment.
     #[cold]
     fn roll(&mut self, record_bytes: usize) -> Result<(), JournalError> {
         let index = self
@@ -199,34 +245,38 @@ impl JournalWriter {
             segment_index: index,
             first_seq: self.seq_next,
             segment_bytes,
+            chain_start: self.chain,
         };
-        let next = SegmentMut::create(&self.dir, &header)?;
+        let next = SegmentWriter::create(&self.dir, &header)?;
         let previous = mem::replace(&mut self.segment, next);
-        self.unsynced.get_mut().push(previous.into_file());
-        self.dir_unsynced.set(true);
+        self.shared
+            .rolled(self.segment_index, previous.path(), self.segment.handle());
         self.segment_index = index;
         self.offset = FILE_HEADER_SIZE;
         Ok(())
     }
 
     /// Blocks until every record appended so far is on disk: the directory (new segment
-    /// names), segments rolled away from since the last flush, and the current segment.
+    /// names), segments rolled away from and not yet synced, and the current segment. The
+    /// same as [`Syncer::sync_all`], from the writer's thread.
     pub fn flush(&self) -> Result<(), JournalError> {
-        if self.dir_unsynced.get() {
-            dir::sync(&self.dir)?;
-            self.dir_unsynced.set(false);
-        }
-        let mut unsynced = self.unsynced.take();
-        while let Some((path, file)) = unsynced.last() {
-            if let Err(e) = file.sync_data() {
-                let err = JournalError::io(path, e);
-                self.unsynced.set(unsynced);
-                return Err(err);
-            }
-            unsynced.pop();
-        }
-        self.unsynced.set(unsynced);
-        self.segment.flush()
+        self.syncer().sync_all().map(drop)
+    }
+
+    /// A handle for cold threads: sync behind the writer, prefault ahead of it.
+    pub fn syncer(&self) -> Syncer {
+        Syncer::new(Arc::clone(&self.shared))
+    }
+
+    /// The flush policy the writer was opened with.
+    pub fn flush_policy(&self) -> FlushPolicy {
+        self.flush
+    }
+
+    /// Checksum of the last record appended (or of the chain start if none): the chain head
+    /// an auditor can record elsewhere.
+    pub fn chain_head(&self) -> u64 {
+        self.chain
     }
 
     /// The sequence number the next append will return.
@@ -255,6 +305,7 @@ impl fmt::Debug for JournalWriter {
         f.debug_struct("JournalWriter")
             .field("dir", &self.dir)
             .field("segment_bytes", &self.segment_bytes)
+            .field("flush", &self.flush)
             .field("segment", &self.segment.path())
             .field("offset", &self.offset)
             .field("seq_next", &self.seq_next)

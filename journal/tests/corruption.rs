@@ -1,5 +1,6 @@
-//! Damaged files: every flipped byte is found at the right segment and offset, arbitrary
-//! damage never panics, and files of another format or version are refused clearly.
+//! Damaged files: every flipped byte is found at the right segment, offset and record by the
+//! reader, the writer's recovery and `verify`; arbitrary damage never panics; files of
+//! another format or version are refused clearly.
 
 mod common;
 
@@ -10,9 +11,11 @@ use common::{Place, copy_dir, edit_segment, inputs, layout, options, write};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use traider_journal::format::{
-    FILE_HEADER_SIZE, FILE_OFFSET_HEADER_CRC, FILE_OFFSET_VERSION, RECORD_HEADER_SIZE,
+    FILE_HEADER_SIZE, FILE_OFFSET_HEADER_CHECKSUM, FILE_OFFSET_VERSION, RECORD_HEADER_SIZE,
 };
-use traider_journal::{CorruptReason, JournalError, JournalReader, JournalWriter, RecordFault};
+use traider_journal::{
+    CorruptReason, JournalError, JournalReader, JournalWriter, RecordFault, verify,
+};
 
 const SEGMENT_BYTES: u64 = 512;
 
@@ -167,14 +170,41 @@ fn writer_outcome(dir: &Path) -> Result<Outcome, String> {
     }
 }
 
+/// What `verify` makes of `dir`: the record count comes from the seq the error names.
+fn verify_outcome(dir: &Path) -> Result<Outcome, String> {
+    match verify(dir) {
+        Ok(report) => {
+            let torn = report.torn_tail.ok_or("verify passed a damaged journal")?;
+            Ok(Outcome::Torn {
+                records: report.records as usize,
+                segment: torn.segment,
+                offset: torn.offset,
+            })
+        }
+        Err(JournalError::Corrupt {
+            segment,
+            offset,
+            seq: Some(seq),
+            ..
+        }) if offset > 0 => Ok(Outcome::Corrupt {
+            records: seq as usize - 1,
+            segment,
+            offset,
+        }),
+        Err(err) => open_error_outcome(&err).ok_or(format!("verify: {err}")),
+    }
+}
+
 #[test]
 fn any_flipped_byte_is_reported_at_its_segment_and_offset() {
-    // Proves a single wrong byte anywhere (header, record, padding, unused tail) is found:
-    // the reader yields the records before it, then names the damaged record's segment and
-    // offset (or a torn tail for the last record), and the writer's recovery agrees.
+    // Proves a single wrong byte anywhere (file header, record header, payload, checksum,
+    // padding, unused tail) is found: the reader yields the records before it, then names
+    // the damaged record's segment and offset (or a torn tail for the last record);
+    // `verify` names the same place and the damaged record's seq, and never passes; the
+    // writer's recovery agrees.
     let t = Template::new();
     let mut runner = TestRunner::new(Config {
-        cases: 160,
+        cases: 256,
         failure_persistence: None,
         ..Config::default()
     });
@@ -189,6 +219,14 @@ fn any_flipped_byte_is_reported_at_its_segment_and_offset() {
             read,
             expected,
             "reader, flip at segment {} offset {}",
+            segment,
+            at
+        );
+        let verified = verify_outcome(case.path()).map_err(TestCaseError::fail)?;
+        prop_assert_eq!(
+            verified,
+            expected,
+            "verify, flip at segment {} offset {}",
             segment,
             at
         );
@@ -216,9 +254,34 @@ fn any_flipped_byte_is_reported_at_its_segment_and_offset() {
 }
 
 #[test]
+fn every_single_byte_flip_is_found_by_verify_at_its_record() {
+    // Proves the property above exhaustively for `verify`: each byte of each segment of the
+    // template, flipped in turn, is reported at the right record, header or torn tail.
+    let t = Template::new();
+    let case = tempfile::tempdir().expect("tempdir");
+    copy_dir(t.dir.path(), case.path());
+    let mut cases = 0;
+    for segment in 0..t.segments {
+        let path = common::segment_path(case.path(), segment);
+        let clean = fs::read(&path).expect("read");
+        for at in 0..SEGMENT_BYTES {
+            let mut flipped = clean.clone();
+            flipped[at as usize] ^= 0x5A;
+            fs::write(&path, &flipped).expect("write");
+            let expected = expected_outcome(&t, segment, at);
+            let verified = verify_outcome(case.path()).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(verified, expected, "flip at segment {segment} offset {at}");
+            cases += 1;
+        }
+        fs::write(&path, &clean).expect("restore");
+    }
+    assert!(cases >= 3 * SEGMENT_BYTES, "{cases}");
+}
+
+#[test]
 fn arbitrary_damage_never_panics_and_recovery_leaves_a_clean_journal() {
     // Proves that overwriting any range of any segment with junk or zeros, or truncating a
-    // file, never panics the reader or the writer, that the writer either refuses with a
+    // file, never panics the reader, verify, stats or the writer, that the writer either refuses with a
     // format error or recovers, and that after recovery the journal reads cleanly.
     let t = Template::new();
     let mut runner = TestRunner::new(Config {
@@ -249,6 +312,8 @@ fn arbitrary_damage_never_panics_and_recovery_leaves_a_clean_journal() {
             let _ = reader.records().count();
             let _ = reader.last_seq();
         }
+        let _ = verify(case.path());
+        let _ = traider_journal::stats(case.path());
         match JournalWriter::open(case.path(), options(SEGMENT_BYTES)) {
             Ok((mut writer, recovery)) => {
                 writer
@@ -298,6 +363,7 @@ fn nonzero_padding_is_corruption() {
         segment: 0,
         offset: found,
         reason,
+        ..
     } = err
     else {
         panic!("expected corruption, got {err}");
@@ -334,30 +400,31 @@ fn wrong_magic_and_future_version_are_refused_with_clear_messages() {
             "{text}"
         );
     }
-    // Version 2 with a correct header checksum: refused for the version, nothing else.
+    // Version 3 with a correct header checksum: refused for the version, nothing else.
     edit_segment(dir.path(), 0, |bytes| {
-        bytes[FILE_OFFSET_VERSION..FILE_OFFSET_VERSION + 2].copy_from_slice(&2u16.to_le_bytes());
-        let crc = crc32c::crc32c(&bytes[..FILE_OFFSET_HEADER_CRC]);
-        bytes[FILE_OFFSET_HEADER_CRC..FILE_OFFSET_HEADER_CRC + 4]
-            .copy_from_slice(&crc.to_le_bytes());
+        bytes[FILE_OFFSET_VERSION..FILE_OFFSET_VERSION + 2].copy_from_slice(&3u16.to_le_bytes());
+        let at = FILE_OFFSET_HEADER_CHECKSUM;
+        let checksum = xxhash_rust::xxh3::xxh3_64(&bytes[..at]);
+        bytes[at..at + 8].copy_from_slice(&checksum.to_le_bytes());
     });
     for err in [
-        JournalReader::open(dir.path()).expect_err("version 2"),
-        JournalWriter::open(dir.path(), options(SEGMENT_BYTES)).expect_err("version 2"),
+        JournalReader::open(dir.path()).expect_err("version 3"),
+        JournalWriter::open(dir.path(), options(SEGMENT_BYTES)).expect_err("version 3"),
+        verify(dir.path()).expect_err("version 3"),
     ] {
         assert!(
             matches!(
                 err,
                 JournalError::Version {
-                    found: 2,
-                    supported: 1,
+                    found: 3,
+                    supported: 2,
                     ..
                 }
             ),
             "{err}"
         );
         assert!(
-            err.to_string().contains("version 2 is not supported"),
+            err.to_string().contains("version 3 is not supported"),
             "{err}"
         );
         assert!(!err.is_retryable());

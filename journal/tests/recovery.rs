@@ -206,12 +206,13 @@ fn damage_before_a_valid_record_is_corruption_not_a_torn_tail() {
     let JournalError::Corrupt {
         segment: 0,
         offset,
+        seq,
         reason,
     } = err
     else {
         panic!("expected corruption, got {err}");
     };
-    assert_eq!(offset, places[2].offset);
+    assert_eq!((offset, seq), (places[2].offset, Some(3)));
     let valid_offset = places[3].offset;
     let CorruptReason::BadRecordBeforeValid {
         fault,
@@ -243,12 +244,18 @@ fn damage_at_the_end_of_an_earlier_segment_is_corruption() {
     let JournalError::Corrupt {
         segment: 0,
         offset,
+        seq,
         reason,
     } = err
     else {
         panic!("expected corruption in segment 0, got {err}");
     };
-    assert_eq!(offset, last_of_first.offset);
+    let seq_expected = places
+        .iter()
+        .position(|p| *p == last_of_first)
+        .expect("place") as u64
+        + 1;
+    assert_eq!((offset, seq), (last_of_first.offset, Some(seq_expected)));
     let is_bad = matches!(
         reason,
         CorruptReason::BadRecord(RecordFault::Checksum { .. })

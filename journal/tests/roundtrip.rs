@@ -96,23 +96,31 @@ fn segment_roll_keeps_sequence_numbers_continuous() {
 
 #[test]
 fn reopen_continues_after_the_last_record() {
-    // Proves a reopened writer reports what it found and continues with the next seq.
+    // Proves a reopened writer reports what it found (the chain head included) and
+    // continues with the next seq and the chain.
     let dir = tempfile::tempdir().expect("tempdir");
     let records = inputs(3, 120, 400);
     write(dir.path(), 4096, &records[..70]);
     let (mut writer, recovery) = JournalWriter::open(dir.path(), options(4096)).expect("reopen");
-    let segments_found = JournalReader::open(dir.path())
-        .expect("reader")
-        .segments()
-        .len() as u32;
+    let reader = JournalReader::open(dir.path()).expect("reader");
+    let segments_found = reader.segments().len() as u32;
+    let chain_head = reader
+        .records()
+        .last()
+        .expect("records")
+        .expect("valid")
+        .checksum;
+    drop(reader);
     let expected = Recovery {
         segments_found,
         records_found: 70,
         last_seq: Some(70),
         torn_tail: None,
+        chain_head,
     };
     assert_eq!(recovery, expected);
     assert_eq!(writer.next_seq(), 71);
+    assert_eq!(writer.chain_head(), chain_head);
     for input in &records[70..] {
         writer
             .append(input.kind, input.ts_ns, &input.payload)

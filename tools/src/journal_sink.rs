@@ -22,6 +22,7 @@ impl Journal {
     pub fn open(dir: &Path, segment_mb: u64) -> Result<(Self, Recovery), JournalError> {
         let options = WriterOptions {
             segment_bytes: segment_mb << 20,
+            ..WriterOptions::default()
         };
         let (writer, recovery) = JournalWriter::open(dir, options)?;
         Ok((

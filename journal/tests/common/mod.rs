@@ -57,7 +57,10 @@ pub fn inputs(seed: u64, count: usize, size_max: u64) -> Vec<Input> {
 }
 
 pub fn options(segment_bytes: u64) -> WriterOptions {
-    WriterOptions { segment_bytes }
+    WriterOptions {
+        segment_bytes,
+        ..WriterOptions::default()
+    }
 }
 
 /// Writes `inputs` into a new or existing journal, checking the returned sequence numbers.
@@ -155,3 +158,37 @@ pub fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
     files.sort();
     files
 }
+
+/// The appends behind the frozen fixtures in `tests/data/v*/` (segment size 512): an empty
+/// payload, padding, a payload of exactly 8 bytes, the largest kind and timestamp, a roll.
+pub fn golden_inputs() -> Vec<Input> {
+    let mut inputs = vec![
+        Input {
+            kind: 1,
+            ts_ns: 1_000,
+            payload: b"hello".to_vec(),
+        },
+        Input {
+            kind: 2,
+            ts_ns: 2_000,
+            payload: Vec::new(),
+        },
+        Input {
+            kind: 0xBEEF,
+            ts_ns: u64::MAX,
+            payload: b"8 bytes!".to_vec(),
+        },
+    ];
+    for i in 0..12u64 {
+        let payload = format!("{{\"type\":\"l2update\",\"n\":{i}}}").into_bytes();
+        inputs.push(Input {
+            kind: 3,
+            ts_ns: 10_000 + i,
+            payload,
+        });
+    }
+    inputs
+}
+
+/// Segment size of the frozen fixtures.
+pub const GOLDEN_SEGMENT_BYTES: u64 = 512;
