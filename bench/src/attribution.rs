@@ -86,7 +86,7 @@ pub fn attribute(
                 step.ts_ns,
                 &[&conn, &[control as u8]],
             ),
-            InputKind::Timer | InputKind::Shutdown => Ok(()),
+            InputKind::Timer | InputKind::Shutdown => Ok(0),
         };
         failures += u64::from(appended.is_err());
         let t1 = stamp.raw();
@@ -131,6 +131,7 @@ pub fn attribute(
             let ts_emit_raw = stamp.raw();
             sink.publish(Output::Command {
                 command,
+                journal_seq: 0,
                 ts_input_raw: t0,
                 ts_emit_raw,
             });

@@ -262,6 +262,7 @@ pub fn tick_to_order(
                                 command,
                                 ts_input_raw,
                                 ts_emit_raw,
+                                ..
                             } = slot.output
                             {
                                 first.get_or_insert((ts_input_raw, ts_emit_raw, seen));

@@ -238,9 +238,8 @@ pub fn journal_appends(
         .prefix("traider-bench-journal")
         .tempdir_in(parent)
         .with_context(|| format!("cannot create a journal directory in {}", parent.display()))?;
-    let (mut journal, _) =
-        traider_tools::journal_sink::Journal::open(dir.path(), config.journal.segment_mb)
-            .context("cannot open the bench journal")?;
+    let (mut journal, _) = traider_tools::journal_sink::Journal::open(dir.path(), &config.journal)
+        .context("cannot open the bench journal")?;
     let frames: Vec<&[u8]> = session.updates().map(|f| &f.data[..]).collect();
     let conn = crate::session::CONN_ID.to_le_bytes();
     let stamp = Stamp::default();

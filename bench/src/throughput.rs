@@ -8,6 +8,8 @@
 use crate::session::{FrameClass, Session};
 use anyhow::Context;
 use std::hint::black_box;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use tempfile::TempDir;
 use traider_core::engine::Engine;
 use traider_core::input::InputSlot;
@@ -50,8 +52,9 @@ impl JournalMode {
         }
     }
 
-    /// A journal of this mode; the directory (if any) lives as long as the returned guard.
-    pub fn open(self, config: &DaemonConfig) -> anyhow::Result<(Journal, Option<TempDir>)> {
+    /// A journal of this mode; the directory (if any) and the journal's cold keeper thread
+    /// (prefaulting ahead of the writer, as `traiderd` runs it) live as long as the guard.
+    pub fn open(self, config: &DaemonConfig) -> anyhow::Result<(Journal, Option<JournalGuard>)> {
         match self {
             Self::Off => Ok((Journal::Off, None)),
             Self::On => {
@@ -59,10 +62,42 @@ impl JournalMode {
                     .prefix("traider-bench-journal")
                     .tempdir()
                     .context("cannot create a temporary journal directory")?;
-                let (journal, _recovery) = Journal::open(dir.path(), config.journal.segment_mb)
+                let (journal, _recovery) = Journal::open(dir.path(), &config.journal)
                     .context("cannot open the bench journal")?;
-                Ok((journal, Some(dir)))
+                let stop = Arc::new(AtomicBool::new(false));
+                let keeper = match journal.syncer() {
+                    Some(syncer) => Some(
+                        hot::spawn_journal_keeper(syncer, &config.journal, Arc::clone(&stop))
+                            .context("cannot start the journal keeper")?,
+                    ),
+                    None => None,
+                };
+                Ok((
+                    journal,
+                    Some(JournalGuard {
+                        _dir: dir,
+                        keeper,
+                        stop,
+                    }),
+                ))
             }
+        }
+    }
+}
+
+/// A bench journal's directory and keeper thread; dropping it stops the keeper and removes
+/// the directory.
+pub struct JournalGuard {
+    _dir: TempDir,
+    keeper: Option<std::thread::JoinHandle<()>>,
+    stop: Arc<AtomicBool>,
+}
+
+impl Drop for JournalGuard {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Release);
+        if let Some(keeper) = self.keeper.take() {
+            let _ = keeper.join();
         }
     }
 }
@@ -111,7 +146,7 @@ pub struct Replayer {
     steady_from: usize,
     offset_ns: u64,
     passes: u64,
-    _dir: Option<TempDir>,
+    _dir: Option<JournalGuard>,
 }
 
 impl Replayer {

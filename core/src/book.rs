@@ -218,6 +218,16 @@ impl OrderBook {
     }
 }
 
+impl OrderBook {
+    pub(crate) fn digest(&self, h: &mut crate::digest::StateHasher) {
+        h.u8(self.stale.map_or(0, |cause| cause as u8));
+        h.u64(self.updated_ns);
+        h.u64(self.messages);
+        self.bids.digest(h);
+        self.asks.digest(h);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

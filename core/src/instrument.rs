@@ -178,6 +178,28 @@ impl InstrumentSpec {
         self.base_increment.parse_count(text)
     }
 
+    pub(crate) fn digest(&self, h: &mut crate::digest::StateHasher) {
+        h.bytes(self.symbol.as_bytes());
+        for increment in [self.price_increment, self.base_increment] {
+            h.u64(increment.step);
+            h.u32(increment.scale);
+        }
+        h.i64(self.base_min_lots);
+        h.i64(self.base_max_lots);
+        h.i128(self.quote_min.0);
+        h.i128(self.quote_max.0);
+        let status = self.status;
+        for flag in [
+            status.trading_disabled,
+            status.cancel_only,
+            status.limit_only,
+            status.post_only,
+        ] {
+            h.bool(flag);
+        }
+        h.i128(self.money_per_tick_lot);
+    }
+
     pub fn price_text(&self, price_ticks: i64) -> String {
         self.price_increment.display(price_ticks).to_string()
     }

@@ -322,6 +322,17 @@ fn pair_mut(pool: &mut [Chunk], a: usize, b: usize) -> (&mut Chunk, &mut Chunk) 
     }
 }
 
+impl Ladder {
+    /// Every level from the best, into the state digest.
+    pub(crate) fn digest(&self, h: &mut crate::digest::StateHasher) {
+        h.usize(self.levels);
+        for (key, size) in self.iter_from_best() {
+            h.i64(key);
+            h.i64(size);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

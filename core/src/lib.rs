@@ -25,6 +25,7 @@ pub mod book;
 pub mod command;
 pub mod config;
 pub mod decision;
+pub mod digest;
 pub mod engine;
 pub mod event;
 pub mod input;

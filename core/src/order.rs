@@ -262,6 +262,33 @@ impl OrderManager {
     }
 }
 
+impl OrderRequest {
+    pub(crate) fn digest(&self, h: &mut crate::digest::StateHasher) {
+        h.u16(self.instrument.0);
+        h.u8(self.side as u8);
+        h.i64(self.price_ticks);
+        h.i64(self.size_lots);
+        h.u8(self.time_in_force as u8);
+        h.bool(self.post_only);
+    }
+}
+
+impl OrderManager {
+    pub(crate) fn digest(&self, h: &mut crate::digest::StateHasher) {
+        h.u32(self.namespace);
+        h.u64(self.next_counter);
+        h.usize(self.live.len());
+        for order in &self.live {
+            h.u64(order.id.0);
+            order.request.digest(h);
+            h.u8(order.state as u8);
+            h.i64(order.filled_lots);
+            h.bool(order.cancel_pending);
+            h.u64(order.created_ns);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -75,6 +75,17 @@ impl Position {
     }
 }
 
+impl Position {
+    pub(crate) fn digest(&self, h: &mut crate::digest::StateHasher) {
+        h.i64(self.lots);
+        h.i128(self.cost.0);
+        h.i128(self.realized.0);
+        h.i128(self.fees.0);
+        h.u64(self.fills);
+        h.i64(self.traded_lots);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -258,6 +258,20 @@ impl RiskEngine {
     }
 }
 
+impl RiskEngine {
+    pub(crate) fn digest(&self, h: &mut crate::digest::StateHasher) {
+        h.usize(self.recent_ns.len());
+        h.usize(self.recent_next);
+        for &ts in &self.recent_ns {
+            h.u64(ts);
+        }
+        for &count in &self.rejects {
+            h.u64(count);
+        }
+        h.u64(self.approved);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -310,6 +310,33 @@ impl SimVenue {
     }
 }
 
+impl SimVenue {
+    pub(crate) fn digest(&self, h: &mut crate::digest::StateHasher) {
+        h.usize(self.in_flight.len());
+        for (arrival_ns, action) in &self.in_flight {
+            h.u64(*arrival_ns);
+            match action {
+                Action::New { id, request } => {
+                    h.u8(1);
+                    h.u64(id.0);
+                    request.digest(h);
+                }
+                Action::Cancel { id } => {
+                    h.u8(2);
+                    h.u64(id.0);
+                }
+            }
+        }
+        h.usize(self.resting.len());
+        for order in &self.resting {
+            h.u64(order.id.0);
+            order.request.digest(h);
+            h.i64(order.remaining_lots);
+            h.i64(order.queue_ahead_lots);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -43,6 +43,59 @@ impl Counters {
     pub fn decode_errors_total(&self) -> u64 {
         self.decode_errors.iter().sum()
     }
+
+    pub(crate) fn digest(&self, h: &mut crate::digest::StateHasher) {
+        let Counters {
+            frames,
+            decode_errors,
+            ignored,
+            feed_controls,
+            timers,
+            heartbeats,
+            venue_errors,
+            gaps,
+            seq_regressions,
+            time_regressions,
+            level_updates,
+            trades,
+            book_errors,
+            crossed_books,
+            instrument_definitions,
+            orders,
+            cancels,
+            fills,
+            venue_rejects,
+            cancel_rejects,
+            oms_errors,
+        } = *self;
+        for value in decode_errors {
+            h.u64(value);
+        }
+        for value in [
+            frames,
+            ignored,
+            feed_controls,
+            timers,
+            heartbeats,
+            venue_errors,
+            gaps,
+            seq_regressions,
+            time_regressions,
+            level_updates,
+            trades,
+            book_errors,
+            crossed_books,
+            instrument_definitions,
+            orders,
+            cancels,
+            fills,
+            venue_rejects,
+            cancel_rejects,
+            oms_errors,
+        ] {
+            h.u64(value);
+        }
+    }
 }
 
 /// One instrument in a status snapshot.

@@ -97,10 +97,43 @@ pub struct HotPathConfig {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct JournalConfig {
-    /// Root directory; each run journals into a new sub-directory named by its start time.
+    /// `traiderd run`: the daemon's journal (a restart continues it). `traiderd replay`: the
+    /// root under which a replay without `--journal-dir` gets a new directory.
     pub dir: PathBuf,
     /// Segment file size in MiB.
     pub segment_mb: u64,
+    /// When the journal reaches the disk: "none", "interval" or "durable".
+    #[serde(default)]
+    pub flush: FlushSetting,
+    /// With `flush = "interval"`: how often a cold thread syncs.
+    #[serde(default = "default_flush_interval_ms")]
+    pub flush_interval_ms: u64,
+    /// Bytes ahead of the writer that a cold thread keeps resident and writable, so appends
+    /// do not page-fault (0 = off).
+    #[serde(default = "default_prefault_kib")]
+    pub prefault_kib: u64,
+}
+
+/// What a flush policy survives: `none` a crash of the process (the records are in the page
+/// cache at once); `interval` also a power loss, losing at most about one interval;
+/// `durable` a power loss without losing any decision whose order was released (orders wait
+/// for a group commit).
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum FlushSetting {
+    #[default]
+    None,
+    #[serde(alias = "interval_ms")]
+    Interval,
+    Durable,
+}
+
+fn default_flush_interval_ms() -> u64 {
+    100
+}
+
+fn default_prefault_kib() -> u64 {
+    4096
 }
 
 /// Operator reports (`[report]`).
@@ -189,6 +222,18 @@ impl DaemonConfig {
                     format!("core {core} does not exist (this machine has {cores})"),
                 ));
             }
+        }
+        if self.journal.flush == FlushSetting::Interval && self.journal.flush_interval_ms == 0 {
+            return Err(ConfigError::new(
+                "journal.flush_interval_ms",
+                "must be positive with flush = \"interval\"",
+            ));
+        }
+        if self.journal.prefault_kib > 1 << 20 {
+            return Err(ConfigError::new(
+                "journal.prefault_kib",
+                "must be at most 1048576 (1 GiB)",
+            ));
         }
         if self.journal.segment_mb == 0 || self.journal.segment_mb > 16 * 1024 {
             return Err(ConfigError::new(

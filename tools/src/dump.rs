@@ -61,9 +61,21 @@ pub fn dump(args: &DumpArgs<'_>, out: &mut impl Write) -> anyhow::Result<u64> {
     Ok(written)
 }
 
-fn format_ts(ts_ns: u64) -> String {
+pub fn format_ts(ts_ns: u64) -> String {
     let time = std::time::UNIX_EPOCH + std::time::Duration::from_nanos(ts_ns);
     humantime::format_rfc3339_nanos(time).to_string()
+}
+
+/// A record's kind name (`md_frame`, `fill`, …; `unknown` for a kind this build does not
+/// know).
+pub fn kind_name(kind: u16, payload: &[u8]) -> &'static str {
+    match kind {
+        record_kind::INPUT_MD_FRAME => "md_frame",
+        record_kind::INPUT_PRODUCTS => "products",
+        record_kind::INPUT_FEED => "feed",
+        record_kind::INPUT_TIMER => "timer",
+        kind => Decision::decode(kind, payload).map_or("unknown", |d| d.name()),
+    }
 }
 
 /// A record's kind name and its decoded content.

@@ -1,10 +1,14 @@
 //! Assembling the hot path from a config, and the threads around it: the pinned hot thread
 //! and the order-sink thread that drains the output ring.
 
-use crate::config::DaemonConfig;
+use crate::config::{DaemonConfig, FlushSetting, JournalConfig};
 use crate::journal_sink::Journal;
 use anyhow::{Context, bail};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
+use std::time::Duration;
+use traider_core::command::OrderAction;
 use traider_core::engine::{Engine, StatusSnapshot};
 use traider_core::event::{DecodedBatch, FrameDecoder, FrameKind};
 use traider_core::input::InputKind;
@@ -16,6 +20,7 @@ use traider_core::pipeline::ring::{
 };
 use traider_core::pipeline::{HotPath, HotPathLimits};
 use traider_gateways::coinbase::parse::CoinbaseDecoder;
+use traider_journal::Syncer;
 
 pub type Hot = HotPath<CoinbaseDecoder, Journal, OutputProducer>;
 
@@ -113,11 +118,20 @@ pub struct SinkStats {
     pub cancels: u64,
     /// Emit (hot thread) → received (sink thread), worst case, in ns.
     pub handoff_ns_max: u64,
+    /// Group commits made before releasing commands (`flush = "durable"`).
+    pub syncs: u64,
+    /// Commands held back because the journal could not be synced.
+    pub held: u64,
 }
 
 /// Drains the output ring. In paper and replay modes the simulated venue already executed
 /// the orders inside the engine, so this logs them; the live order sender replaces it.
-pub fn spawn_order_sink(mut poller: OutputPoller) -> std::io::Result<JoinHandle<SinkStats>> {
+/// With a `durable` syncer, no command is released before the decisions journaled with it are
+/// on disk: one sync covers everything committed, so a batch costs one sync (group commit).
+pub fn spawn_order_sink(
+    mut poller: OutputPoller,
+    durable: Option<Syncer>,
+) -> std::io::Result<JoinHandle<SinkStats>> {
     std::thread::Builder::new().name("traider-orders".into()).spawn(move || {
         let stamp = Stamp::default();
         let mut stats = SinkStats::default();
@@ -129,11 +143,21 @@ pub fn spawn_order_sink(mut poller: OutputPoller) -> std::io::Result<JoinHandle<
                     idle.reset();
                     for slot in &mut events {
                         match slot.output {
-                            Output::Command { command, ts_emit_raw, .. } => {
+                            Output::Command { command, journal_seq, ts_emit_raw, .. } => {
+                                if let Some(syncer) = durable.as_ref()
+                                    && journal_seq > syncer.durable_seq()
+                                {
+                                    stats.syncs += 1;
+                                    if let Err(error) = syncer.sync_to(journal_seq) {
+                                        tracing::error!(%error, id = %command.id(), "journal sync failed: order held back");
+                                        stats.held += 1;
+                                        continue;
+                                    }
+                                }
                                 stats.commands += 1;
                                 match command.action() {
-                                    traider_core::command::OrderAction::New => stats.new_orders += 1,
-                                    traider_core::command::OrderAction::Cancel => stats.cancels += 1,
+                                    OrderAction::New => stats.new_orders += 1,
+                                    OrderAction::Cancel => stats.cancels += 1,
                                 }
                                 stats.handoff_ns_max = stats.handoff_ns_max.max(stamp.delta_ns(ts_emit_raw, stamp.raw()));
                                 tracing::debug!(id = %command.id(), action = ?command.action(), request = ?command.request(), "order command");
@@ -153,33 +177,115 @@ pub fn spawn_order_sink(mut poller: OutputPoller) -> std::io::Result<JoinHandle<
     })
 }
 
+/// The journal's cold helper thread: keeps the pages ahead of the writer resident and
+/// writable (so appends on the hot thread do not page-fault), and with `flush = "interval"`
+/// syncs every interval; a last sync when it stops.
+pub fn spawn_journal_keeper(
+    syncer: Syncer,
+    config: &JournalConfig,
+    stop: Arc<AtomicBool>,
+) -> std::io::Result<JoinHandle<()>> {
+    let window_bytes = (config.prefault_kib as usize) << 10;
+    let interval = (config.flush == FlushSetting::Interval)
+        .then(|| Duration::from_millis(config.flush_interval_ms));
+    let sync_at_stop = config.flush != FlushSetting::None;
+    std::thread::Builder::new().name("traider-journal".into()).spawn(move || {
+        let mut last_sync = std::time::Instant::now();
+        let mut warned = false;
+        while !stop.load(Ordering::Acquire) {
+            if window_bytes > 0 {
+                match syncer.prefault_ahead(window_bytes) {
+                    Ok(prefault) if !prefault.supported && !warned => {
+                        warned = true;
+                        tracing::warn!("this kernel cannot prefault the journal (MADV_POPULATE_WRITE); appends will page-fault");
+                    }
+                    Err(error) if !warned => {
+                        warned = true;
+                        tracing::warn!(%error, "journal prefault failed");
+                    }
+                    _ => {}
+                }
+            }
+            if let Some(interval) = interval
+                && last_sync.elapsed() >= interval
+            {
+                last_sync = std::time::Instant::now();
+                if let Err(error) = syncer.sync_all() {
+                    tracing::error!(%error, "journal sync failed");
+                }
+            }
+            std::thread::sleep(KEEPER_TICK);
+        }
+        if sync_at_stop && let Err(error) = syncer.sync_all() {
+            tracing::error!(%error, "final journal sync failed");
+        }
+    })
+}
+
+/// How often the journal keeper wakes: its prefault window must exceed what the writer
+/// appends in this time (4 MiB per 2 ms = 2 GB/s).
+const KEEPER_TICK: Duration = Duration::from_millis(2);
+
 /// The hot thread and the order sink, running; inputs go in through [`Running::producer`].
 pub struct Running {
     producer: InputProducer,
     hot: JoinHandle<Hot>,
     sink: JoinHandle<SinkStats>,
+    keeper: Option<(JoinHandle<()>, Arc<AtomicBool>)>,
+    /// What restart by replay rebuilt from an existing journal (empty for a new one).
+    pub rebuilt: crate::restart::Rebuilt,
 }
 
 impl Running {
-    /// Builds the hot path and starts its threads. `status` receives the hot thread's
-    /// snapshots (for the status log).
+    /// Builds the hot path, rebuilds its state from the journal in `journal_dir` when that
+    /// already holds records (restart by replay), and starts its threads. `status` receives
+    /// the hot thread's snapshots (for the status log).
     pub fn start(
         config: &DaemonConfig,
         journal: Journal,
+        journal_dir: &std::path::Path,
         status: Option<triple_buffer::Input<StatusSnapshot>>,
     ) -> anyhow::Result<Self> {
         let (poller, producer) = input_ring(config.hot_path.ring_slots, config.hot_path.slot_bytes);
         let (output, output_poller) = output_ring(config.hot_path.output_ring_slots);
+        let has_records = journal.records() > 0;
+        let syncer = journal.syncer();
         let mut hot = build(config, journal, output)?;
+        let rebuilt = if has_records {
+            let rebuilt = crate::restart::rebuild(&mut hot, journal_dir)?;
+            tracing::info!(
+                inputs = rebuilt.inputs,
+                decisions = rebuilt.decisions,
+                "state rebuilt from the journal"
+            );
+            rebuilt
+        } else {
+            crate::restart::Rebuilt::default()
+        };
         if let Some(status) = status {
             hot = hot.with_status(status);
         }
-        let sink = spawn_order_sink(output_poller)?;
+        let durable = syncer
+            .clone()
+            .filter(|_| config.journal.flush == FlushSetting::Durable);
+        let sink = spawn_order_sink(output_poller, durable)?;
+        let keeper = match syncer {
+            Some(syncer) => {
+                let stop = Arc::new(AtomicBool::new(false));
+                Some((
+                    spawn_journal_keeper(syncer, &config.journal, Arc::clone(&stop))?,
+                    stop,
+                ))
+            }
+            None => None,
+        };
         let hot = spawn_hot_thread(hot, poller, config.hot_path.pin_core, config.hot_path.wait)?;
         Ok(Self {
             producer,
             hot,
             sink,
+            keeper,
+            rebuilt,
         })
     }
 
@@ -201,6 +307,12 @@ impl Running {
             .sink
             .join()
             .map_err(|_| anyhow::anyhow!("the order-sink thread panicked"))?;
+        if let Some((keeper, stop)) = self.keeper {
+            stop.store(true, Ordering::Release);
+            keeper
+                .join()
+                .map_err(|_| anyhow::anyhow!("the journal thread panicked"))?;
+        }
         Ok((hot, sink))
     }
 }

@@ -1,9 +1,10 @@
 //! The hot path's journal: `traider-journal`'s memory-mapped writer behind the core's
 //! [`JournalSink`] trait. Runs on the hot thread.
 
+use crate::config::{FlushSetting, JournalConfig};
 use std::path::{Path, PathBuf};
 use traider_core::pipeline::{JournalFailure, JournalSink};
-use traider_journal::{JournalError, JournalWriter, Recovery, WriterOptions};
+use traider_journal::{FlushPolicy, JournalError, JournalWriter, Recovery, Syncer, WriterOptions};
 
 pub enum Journal {
     Mmap(MmapJournal),
@@ -18,11 +19,16 @@ pub struct MmapJournal {
 }
 
 impl Journal {
-    /// Opens (creating) a journal directory.
-    pub fn open(dir: &Path, segment_mb: u64) -> Result<(Self, Recovery), JournalError> {
+    /// Opens (creating) the journal in `dir` with the configured segment size and flush policy.
+    pub fn open(dir: &Path, config: &JournalConfig) -> Result<(Self, Recovery), JournalError> {
+        let flush = match config.flush {
+            FlushSetting::None => FlushPolicy::None,
+            FlushSetting::Interval => FlushPolicy::IntervalMs(config.flush_interval_ms),
+            FlushSetting::Durable => FlushPolicy::Durable,
+        };
         let options = WriterOptions {
-            segment_bytes: segment_mb << 20,
-            ..WriterOptions::default()
+            segment_bytes: config.segment_mb << 20,
+            flush,
         };
         let (writer, recovery) = JournalWriter::open(dir, options)?;
         Ok((
@@ -32,6 +38,14 @@ impl Journal {
             }),
             recovery,
         ))
+    }
+
+    /// The cold-thread handle that syncs and prefaults behind the writer.
+    pub fn syncer(&self) -> Option<Syncer> {
+        match self {
+            Journal::Mmap(journal) => Some(journal.writer.syncer()),
+            Journal::Off => None,
+        }
     }
 
     pub fn dir(&self) -> Option<PathBuf> {
@@ -59,16 +73,16 @@ impl Journal {
 
 impl JournalSink for Journal {
     #[inline]
-    fn append(&mut self, kind: u16, ts_ns: u64, parts: &[&[u8]]) -> Result<(), JournalFailure> {
+    fn append(&mut self, kind: u16, ts_ns: u64, parts: &[&[u8]]) -> Result<u64, JournalFailure> {
         match self {
             Journal::Mmap(journal) => match journal.writer.append_parts(kind, ts_ns, parts) {
-                Ok(_) => Ok(()),
+                Ok(seq) => Ok(seq),
                 Err(error) => {
                     journal.first_error.get_or_insert(error);
                     Err(JournalFailure)
                 }
             },
-            Journal::Off => Ok(()),
+            Journal::Off => Ok(0),
         }
     }
 

@@ -13,9 +13,11 @@ pub mod clock;
 pub mod config;
 pub mod dump;
 pub mod hot;
+pub mod inspect;
 pub mod journal_sink;
 pub mod replay;
 pub mod replay_server;
+pub mod restart;
 pub mod run;
 pub mod summary;
 

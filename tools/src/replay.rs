@@ -8,6 +8,7 @@
 use crate::config::DaemonConfig;
 use crate::hot::{self, SinkStats};
 use crate::journal_sink::Journal;
+use crate::restart::InputPrint;
 use crate::summary::hot_summary;
 use anyhow::{Context, bail};
 use std::collections::BTreeMap;
@@ -20,6 +21,9 @@ pub struct ReplayArgs {
     pub config: PathBuf,
     pub capture: PathBuf,
     pub journal_dir: Option<PathBuf>,
+    /// At most this many inputs per second (wall clock); `None` = as fast as possible. The
+    /// recorded times still stamp every input, so results do not change.
+    pub max_rate: Option<u32>,
 }
 
 /// What the feeder did with the capture.
@@ -47,33 +51,81 @@ pub fn replay(args: &ReplayArgs) -> anyhow::Result<ReplayOutcome> {
             .dir
             .join(format!("replay-{}", crate::clock::session_stamp())),
     };
-    let (journal, recovery) = Journal::open(&dir, config.journal.segment_mb)
+    let (journal, _recovery) = Journal::open(&dir, &config.journal)
         .with_context(|| format!("cannot open the journal in {}", dir.display()))?;
-    if recovery.records_found > 0 {
-        bail!(
-            "journal {} already holds {} records; replay writes a fresh journal (choose another --journal-dir)",
-            dir.display(),
-            recovery.records_found
-        );
-    }
     let mut reader = CaptureReader::open(&args.capture)
         .with_context(|| format!("cannot open capture {}", args.capture.display()))?;
-    let running = hot::Running::start(&config, journal, None)?;
-    let mut feeder = running.producer();
+    // An existing journal is rebuilt first; the capture then resumes after its last input.
+    let running = hot::Running::start(&config, journal, &dir, None)?;
+    let resumed_inputs = running.rebuilt.prints.len();
+    let mut feeder = Feeder {
+        producer: running.producer(),
+        journaled: &running.rebuilt.prints,
+        index: 0,
+        pace: args
+            .max_rate
+            .map(|rate| (std::time::Instant::now(), rate.max(1), 0)),
+    };
     let fed = feed_capture(&config, &mut reader, &mut feeder);
     drop(feeder);
+    let rebuilt_appended = running.rebuilt.appended;
     let (hot, sink) = running.stop(0)?;
     let fed = fed?;
     let mut summary = hot_summary("replay", &hot, &dir);
     summary["capture"] = serde_json::json!({"records": fed.records, "bad_lines": fed.bad_lines});
+    summary["resumed"] =
+        serde_json::json!({"inputs": resumed_inputs, "appended_decisions": rebuilt_appended});
+    summary["order_sink"] = crate::summary::sink_json(&sink);
     Ok(ReplayOutcome { summary, hot, sink })
+}
+
+/// Publishes the capture's inputs, skipping those an existing journal already holds (after
+/// checking that they are the same inputs: the journal must be a prefix of this capture).
+struct Feeder<'a> {
+    producer: InputProducer,
+    journaled: &'a [InputPrint],
+    index: usize,
+    /// (start, inputs per second, inputs published) when the rate is limited.
+    pace: Option<(std::time::Instant, u32, u64)>,
+}
+
+impl Feeder<'_> {
+    fn publish(
+        &mut self,
+        kind: InputKind,
+        conn_id: u32,
+        ts_ns: u64,
+        data: &[u8],
+    ) -> anyhow::Result<()> {
+        let index = self.index;
+        self.index += 1;
+        match self.journaled.get(index) {
+            Some(print) if *print == InputPrint::of(kind, conn_id, ts_ns, data) => Ok(()),
+            Some(_) => bail!(
+                "the journal was not written from this capture: its input #{} differs from the capture's",
+                index + 1
+            ),
+            None => {
+                if let Some((start, rate, published)) = self.pace.as_mut() {
+                    let due =
+                        std::time::Duration::from_secs_f64(*published as f64 / f64::from(*rate));
+                    if let Some(wait) = due.checked_sub(start.elapsed()) {
+                        std::thread::sleep(wait);
+                    }
+                    *published += 1;
+                }
+                self.producer.publish(kind, conn_id, ts_ns, data);
+                Ok(())
+            }
+        }
+    }
 }
 
 /// Publishes the capture's records in file order with their recorded times.
 fn feed_capture(
     config: &DaemonConfig,
     reader: &mut CaptureReader,
-    producer: &mut InputProducer,
+    producer: &mut Feeder<'_>,
 ) -> anyhow::Result<FeedStats> {
     let mut stats = FeedStats::default();
     let mut connections: BTreeMap<String, u32> = BTreeMap::new();
@@ -94,14 +146,14 @@ fn feed_capture(
                 ts_ns, url, body, ..
             } if url.contains("/products") => {
                 hot::check_products(config, &body)?;
-                producer.publish(InputKind::Products, 0, ts_ns, body.as_bytes());
+                producer.publish(InputKind::Products, 0, ts_ns, body.as_bytes())?;
                 products_seen = true;
             }
             CaptureRecord::Http { .. } | CaptureRecord::Send { .. } => {}
             CaptureRecord::Connect { conn, ts_ns, .. } => {
                 let next = connections.len() as u32 + 1;
                 let conn_id = *connections.entry(conn).or_insert(next);
-                producer.publish(InputKind::Feed(FeedControl::Connected), conn_id, ts_ns, &[]);
+                producer.publish(InputKind::Feed(FeedControl::Connected), conn_id, ts_ns, &[])?;
             }
             CaptureRecord::Recv { conn, ts_ns, data } => {
                 if !products_seen {
@@ -111,7 +163,7 @@ fn feed_capture(
                 }
                 let next = connections.len() as u32 + 1;
                 let conn_id = *connections.entry(conn).or_insert(next);
-                producer.publish(InputKind::MdFrame, conn_id, ts_ns, data.as_bytes());
+                producer.publish(InputKind::MdFrame, conn_id, ts_ns, data.as_bytes())?;
                 stats.md_frames += 1;
             }
         }

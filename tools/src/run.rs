@@ -6,7 +6,7 @@
 //! with the wall clock and publish it into the input ring. Ctrl-C (SIGINT) or SIGTERM stops
 //! the feed, then the hot thread drains, flushes the journal and returns its state.
 
-use crate::clock::{session_stamp, unix_now_ns};
+use crate::clock::unix_now_ns;
 use crate::config::{DaemonConfig, Mode};
 use crate::hot::{self, SinkStats};
 use crate::journal_sink::Journal;
@@ -77,19 +77,20 @@ pub fn run(args: &RunArgs) -> anyhow::Result<RunOutcome> {
         .context("cannot read the instrument rules from the venue")?;
     hot::check_products(&config, &products)?;
 
-    let dir = args.journal_dir.clone().unwrap_or_else(|| {
-        config
-            .journal
-            .dir
-            .join(format!("paper-{}", session_stamp()))
-    });
-    let (journal, recovery) = Journal::open(&dir, config.journal.segment_mb)
+    // The daemon's journal is its system of record: a restart continues it (rebuilding the
+    // engine's state from it first).
+    let dir = args
+        .journal_dir
+        .clone()
+        .unwrap_or_else(|| config.journal.dir.clone());
+    let (journal, recovery) = Journal::open(&dir, &config.journal)
         .with_context(|| format!("cannot open the journal in {}", dir.display()))?;
-    if recovery.records_found > 0 {
-        bail!(
-            "journal {} already holds {} records; start a new session directory",
-            dir.display(),
-            recovery.records_found
+    if let Some(torn) = recovery.torn_tail {
+        tracing::warn!(
+            segment = torn.segment,
+            offset = torn.offset,
+            bytes = torn.bytes,
+            "cut a torn tail from the journal (the last append before a crash)"
         );
     }
     tracing::info!(journal = %dir.display(), "journal open");
@@ -102,7 +103,12 @@ pub fn run(args: &RunArgs) -> anyhow::Result<RunOutcome> {
             .context("cannot install signal handlers")?;
     }
     let (status_in, mut status_out) = triple_buffer::TripleBuffer::new(&empty_status()).split();
-    let running = hot::Running::start(&config, journal, Some(status_in))?;
+    let running = hot::Running::start(&config, journal, &dir, Some(status_in))?;
+    let resumed = serde_json::json!({
+        "inputs": running.rebuilt.inputs,
+        "decisions": running.rebuilt.decisions,
+        "appended_decisions": running.rebuilt.appended,
+    });
     running
         .producer()
         .publish(InputKind::Products, 0, unix_now_ns(), products.as_bytes());
@@ -151,10 +157,10 @@ pub fn run(args: &RunArgs) -> anyhow::Result<RunOutcome> {
     if let Some(error) = hot.journal().first_error() {
         tracing::error!(%error, "the journal refused writes; trading stopped at that point");
     }
-    Ok(RunOutcome {
-        summary: hot_summary("paper", &hot, &dir),
-        sink,
-    })
+    let mut summary = hot_summary("paper", &hot, &dir);
+    summary["resumed"] = resumed;
+    summary["order_sink"] = crate::summary::sink_json(&sink);
+    Ok(RunOutcome { summary, sink })
 }
 
 fn ws_config(config: &DaemonConfig) -> WsConfig {

@@ -88,7 +88,9 @@ pub fn hot_summary(mode: &str, hot: &crate::hot::Hot, journal_dir: &std::path::P
             .map(|i| engine.level_counts(InstrumentId(i as u16)))
             .collect(),
     };
-    summary_json(&engine.summary(), hot.latency(), &facts)
+    let mut summary = summary_json(&engine.summary(), hot.latency(), &facts);
+    summary["state_digest"] = json!(engine.digest().to_string());
+    summary
 }
 
 fn summary_json(summary: &EngineSummary, latency: &Latency, facts: &RunFacts<'_>) -> Value {
@@ -229,4 +231,16 @@ pub fn human(summary: &Value) -> String {
     }
     text.push_str(&format!("  journal: {}\n", summary["journal"]));
     text
+}
+
+/// What the order-sink thread released (and, with `flush = "durable"`, how many group
+/// commits it waited for).
+pub fn sink_json(stats: &crate::hot::SinkStats) -> Value {
+    json!({
+        "commands": stats.commands,
+        "new_orders": stats.new_orders,
+        "cancels": stats.cancels,
+        "group_commits": stats.syncs,
+        "held": stats.held,
+    })
 }

@@ -156,3 +156,119 @@ fn dropped_frame_resubscribes_and_rebuilds() {
     let summary: Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(summary["gaps"], 1);
 }
+
+/// A position as `summary` prints it ("-0.00005"), in lots of 1e-8: the base increment of
+/// both recorded products.
+fn position_lots(text: &str) -> i64 {
+    let (whole, frac) = text.split_once('.').unwrap_or((text, ""));
+    assert!(frac.len() <= 8, "{text} is finer than a lot");
+    let digits = format!("{whole}{frac:0<8}");
+    digits.parse().expect("position is a decimal")
+}
+
+// Proves restart by replay for the daemon: `traiderd run` killed with SIGKILL and started
+// again on the same journal rebuilds orders, fills and positions from it before trading
+// on, so its final report covers both runs (fills and orders equal to the journal's,
+// per-instrument position equal to the signed sum of every journaled fill), and no client
+// order id is decided twice across the restart.
+#[test]
+fn a_killed_daemon_restarts_from_its_journal() {
+    let Some(capture) = capture() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let (_server, port) = start_replay_server(&capture, &["--pace", "recorded", "--speed", "4"]);
+    let config = test_paper_config(
+        dir.path(),
+        &[
+            ("kind = \"market_maker\"", "kind = \"taker\""),
+            ("imbalance_bps = 3000", "imbalance_bps = 1000"),
+            ("flow_bps = 6000", "flow_bps = 2000"),
+            ("cooldown_ms = 3000", "cooldown_ms = 250"),
+        ],
+    );
+    let journal = dir.path().join("journal");
+    let daemon = start_daemon(&config, port, &journal);
+    let traded = wait_until(30, || kinds(&live_records(&journal), "fill") >= 2);
+    let mut first = daemon.into_child();
+    let _ = first.kill(); // SIGKILL: no drain, no flush
+    let first = first.wait_with_output().unwrap();
+    assert!(
+        traded,
+        "no fills within 30 s; daemon log:\n{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let verify = traiderd()
+        .args(["journal", "verify"])
+        .arg(&journal)
+        .output()
+        .unwrap();
+    assert!(
+        matches!(verify.status.code(), Some(0 | 2)),
+        "after SIGKILL the journal verifies (or ends in a torn tail): {}",
+        String::from_utf8_lossy(&verify.stdout)
+    );
+    let fills_before = kinds(&live_records(&journal), "fill");
+
+    let daemon = start_daemon(&config, port, &journal);
+    let traded_again = wait_until(30, || kinds(&live_records(&journal), "fill") > fills_before);
+    let output = interrupt(daemon);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(traded_again, "no new fills after the restart:\n{stderr}");
+    assert!(output.status.success(), "{}\n{stderr}", output.status);
+    assert!(
+        stderr.contains("state rebuilt from the journal"),
+        "{stderr}"
+    );
+    let summary: Value = serde_json::from_slice(&output.stdout).expect("final summary is JSON");
+    assert!(summary["resumed"]["inputs"].as_u64().unwrap() > 0);
+
+    let records = dump(&journal);
+    assert_eq!(
+        summary["fills"].as_u64(),
+        Some(kinds(&records, "fill") as u64),
+        "the report counts the fills of both runs"
+    );
+    assert_eq!(
+        summary["orders"].as_u64(),
+        Some(kinds(&records, "order_new") as u64)
+    );
+    let ids: Vec<String> = records
+        .iter()
+        .filter(|r| r["kind"] == "order_new")
+        .map(|r| r["detail"]["client_order_id"].to_string())
+        .collect();
+    let unique: std::collections::BTreeSet<&String> = ids.iter().collect();
+    assert_eq!(
+        unique.len(),
+        ids.len(),
+        "a client order id was decided twice"
+    );
+
+    for (index, product) in ["BTC-USD", "ETH-USD"].iter().enumerate() {
+        let fills: Vec<&Value> = records
+            .iter()
+            .filter(|r| r["kind"] == "fill" && r["detail"]["instrument"] == index)
+            .collect();
+        let signed: i64 = fills
+            .iter()
+            .map(|f| {
+                let lots = f["detail"]["size_lots"].as_i64().unwrap();
+                if f["detail"]["side"] == "buy" {
+                    lots
+                } else {
+                    -lots
+                }
+            })
+            .sum();
+        let position = &summary["positions"][product];
+        assert_eq!(
+            position["fills"].as_u64(),
+            Some(fills.len() as u64),
+            "{product}"
+        );
+        assert_eq!(
+            position_lots(position["position"].as_str().unwrap()),
+            signed,
+            "{product}: position is the sum of every journaled fill"
+        );
+    }
+}

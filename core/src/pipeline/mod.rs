@@ -19,8 +19,9 @@ use ring::{Idle, InputPoller, Output, OutputSink, WaitStrategy};
 
 /// The journal as the hot path sees it.
 pub trait JournalSink {
-    /// Appends one record whose payload is the concatenation of `parts`.
-    fn append(&mut self, kind: u16, ts_ns: u64, parts: &[&[u8]]) -> Result<(), JournalFailure>;
+    /// Appends one record whose payload is the concatenation of `parts`; returns its
+    /// sequence number (0 for a journal that keeps nothing).
+    fn append(&mut self, kind: u16, ts_ns: u64, parts: &[&[u8]]) -> Result<u64, JournalFailure>;
     /// Makes what was appended durable (msync); called at shutdown.
     fn flush(&mut self) -> Result<(), JournalFailure>;
 }
@@ -33,12 +34,26 @@ pub struct JournalFailure;
 pub struct NoJournal;
 
 impl JournalSink for NoJournal {
-    fn append(&mut self, _kind: u16, _ts_ns: u64, _parts: &[&[u8]]) -> Result<(), JournalFailure> {
-        Ok(())
+    fn append(&mut self, _kind: u16, _ts_ns: u64, _parts: &[&[u8]]) -> Result<u64, JournalFailure> {
+        Ok(0)
     }
     fn flush(&mut self) -> Result<(), JournalFailure> {
         Ok(())
     }
+}
+
+/// The engine, replaying the journal, did not make the decisions the journal records for an
+/// input: the journal was written by another configuration or build, or it was altered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum RecoveryMismatch {
+    #[error("decision {index} after the input differs from the journal's")]
+    Differs { index: usize },
+    #[error("the journal has decision {index} after the input, which the engine did not make")]
+    Extra { index: usize },
+    #[error(
+        "the engine made decision {index} after an input that is not the journal's last, but the journal lacks it"
+    )]
+    Missing { index: usize },
 }
 
 /// Whether the loop goes on after an input.
@@ -159,27 +174,7 @@ impl<D: FrameDecoder, J: JournalSink, O: OutputSink> HotPath<D, J, O> {
         self.md_frames += u64::from(slot.kind == InputKind::MdFrame);
         self.journal_input(slot);
         let t1 = self.stamp.raw();
-        self.engine.begin_input(slot.ts_recv_ns);
-        let mut t2 = t1;
-        match slot.kind {
-            InputKind::MdFrame | InputKind::Products => {
-                let kind = if slot.kind == InputKind::Products {
-                    FrameKind::Products
-                } else {
-                    FrameKind::MarketData
-                };
-                self.batch.clear();
-                let decoded = self.decoder.decode(kind, &slot.data, &mut self.batch);
-                t2 = self.stamp.raw();
-                match decoded {
-                    Ok(()) => self.engine.apply_batch(slot.conn_id, &self.batch),
-                    Err(error) => self.engine.on_decode_error(error),
-                }
-            }
-            InputKind::Feed(control) => self.engine.on_feed(slot.conn_id, control),
-            InputKind::Timer => self.engine.on_timer(),
-            InputKind::Shutdown => {}
-        }
+        let t2 = self.apply_input(slot).unwrap_or(t1);
         let t3 = self.stamp.raw();
         let trading = self.journal_failures == 0;
         if trading {
@@ -219,6 +214,91 @@ impl<D: FrameDecoder, J: JournalSink, O: OutputSink> HotPath<D, J, O> {
         Flow::Continue
     }
 
+    /// Decode (frames), then event time and simulated-venue arrivals, then books or the
+    /// control; returns the stamp at which decoding ended (frames only). The decoder does not
+    /// depend on engine state, so decoding first keeps the decode stage's timing pure.
+    fn apply_input(&mut self, slot: &InputSlot) -> Option<u64> {
+        let frame_kind = match slot.kind {
+            InputKind::MdFrame => Some(FrameKind::MarketData),
+            InputKind::Products => Some(FrameKind::Products),
+            _ => None,
+        };
+        let decoded = frame_kind.map(|kind| {
+            self.batch.clear();
+            let result = self.decoder.decode(kind, &slot.data, &mut self.batch);
+            (result, self.stamp.raw())
+        });
+        self.engine.begin_input(slot.ts_recv_ns);
+        match (slot.kind, decoded) {
+            (_, Some((Ok(()), decoded_at))) => {
+                self.engine.apply_batch(slot.conn_id, &self.batch);
+                return Some(decoded_at);
+            }
+            (_, Some((Err(error), decoded_at))) => {
+                self.engine.on_decode_error(error);
+                return Some(decoded_at);
+            }
+            (InputKind::Feed(control), None) => self.engine.on_feed(slot.conn_id, control),
+            (InputKind::Timer, None) => self.engine.on_timer(),
+            _ => {}
+        }
+        None
+    }
+
+    /// Restart by replay: runs one journaled input through every stage without journaling it
+    /// again and without releasing any command. `journaled` are the decision records (kind,
+    /// payload) that followed it in the journal; the engine must make exactly those. Only for
+    /// the journal's `last` input may the engine make more (the process stopped between the
+    /// input's record and its decisions'): those are journaled now, and their commands are
+    /// still not released — they were decided before the restart. Returns how many were
+    /// appended.
+    pub fn recover_input(
+        &mut self,
+        slot: &InputSlot,
+        journaled: &[(u16, &[u8])],
+        last: bool,
+    ) -> Result<usize, RecoveryMismatch> {
+        self.inputs += 1;
+        self.md_frames += u64::from(slot.kind == InputKind::MdFrame);
+        self.apply_input(slot);
+        self.engine.decide();
+        self.engine.check_risk();
+        self.engine.emit_orders();
+        let now_ns = self.engine.now_ns();
+        let mut buf = [0_u8; DECISION_BYTES_MAX];
+        let mut appended = 0;
+        let mut outcome = Ok(());
+        for (index, decision) in self.engine.decisions().iter().enumerate() {
+            let len = decision.encode(&mut buf);
+            match journaled.get(index) {
+                Some(&(kind, payload))
+                    if kind == decision.record_kind() && payload == &buf[..len] => {}
+                Some(_) => outcome = Err(RecoveryMismatch::Differs { index }),
+                None if !last => outcome = Err(RecoveryMismatch::Missing { index }),
+                None => {
+                    if self
+                        .journal
+                        .append(decision.record_kind(), now_ns, &[&buf[..len]])
+                        .is_err()
+                    {
+                        self.journal_failures += 1;
+                    }
+                    appended += 1;
+                }
+            }
+            if outcome.is_err() {
+                break;
+            }
+        }
+        if outcome.is_ok() && journaled.len() > self.engine.decisions().len() {
+            outcome = Err(RecoveryMismatch::Extra {
+                index: self.engine.decisions().len(),
+            });
+        }
+        self.engine.clear_outputs();
+        outcome.map(|()| appended)
+    }
+
     fn journal_input(&mut self, slot: &InputSlot) {
         let conn = slot.conn_id.to_le_bytes();
         let result = match slot.kind {
@@ -239,7 +319,7 @@ impl<D: FrameDecoder, J: JournalSink, O: OutputSink> HotPath<D, J, O> {
             InputKind::Timer => self
                 .journal
                 .append(record_kind::INPUT_TIMER, slot.ts_recv_ns, &[]),
-            InputKind::Shutdown => Ok(()),
+            InputKind::Shutdown => Ok(0),
         };
         if result.is_err() {
             self.journal_failures += 1;
@@ -251,14 +331,15 @@ impl<D: FrameDecoder, J: JournalSink, O: OutputSink> HotPath<D, J, O> {
     fn release_outputs(&mut self, ts_input_raw: u64) -> Option<u64> {
         let now_ns = self.engine.now_ns();
         let mut buf = [0_u8; DECISION_BYTES_MAX];
+        let mut journal_seq = 0;
         for decision in self.engine.decisions() {
             let len = decision.encode(&mut buf);
-            if self
+            match self
                 .journal
                 .append(decision.record_kind(), now_ns, &[&buf[..len]])
-                .is_err()
             {
-                self.journal_failures += 1;
+                Ok(seq) => journal_seq = seq,
+                Err(JournalFailure) => self.journal_failures += 1,
             }
         }
         let mut first = None;
@@ -268,6 +349,7 @@ impl<D: FrameDecoder, J: JournalSink, O: OutputSink> HotPath<D, J, O> {
                 first.get_or_insert(ts_emit_raw);
                 self.output.publish(Output::Command {
                     command,
+                    journal_seq,
                     ts_input_raw,
                     ts_emit_raw,
                 });

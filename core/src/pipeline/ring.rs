@@ -67,10 +67,12 @@ pub struct OutputSlot {
 #[derive(Clone, Copy, Debug)]
 pub enum Output {
     None,
-    /// An order command, with the publish stamp of the input that caused it and the stamp at
-    /// which it left the hot path (raw `quanta` counters).
+    /// An order command. `journal_seq` is the sequence number of the last decision journaled
+    /// with it (a durable sender syncs the journal up to it before releasing the order); the
+    /// stamps are the input's publish and the command's emission (raw `quanta` counters).
     Command {
         command: OrderCommand,
+        journal_seq: u64,
         ts_input_raw: u64,
         ts_emit_raw: u64,
     },

@@ -150,6 +150,15 @@ impl Strategy for MarketMaker {
         "market_maker"
     }
 
+    fn digest(&self, h: &mut crate::digest::StateHasher) {
+        h.tag("market_maker");
+        for (cancels, places) in self.last_cancel_ns.iter().zip(&self.last_place_ns) {
+            for value in cancels.iter().chain(places) {
+                h.opt_u64(*value);
+            }
+        }
+    }
+
     fn on_book(&mut self, view: &MarketView<'_>, out: &mut Vec<Intent>) {
         let Some((bid, ask, micro_e4, skew_e4)) = self.quotes(view) else {
             return;

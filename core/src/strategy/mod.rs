@@ -125,6 +125,9 @@ pub trait Strategy: Send {
 
     /// The instrument's synced book changed; push intents into `out`.
     fn on_book(&mut self, view: &MarketView<'_>, out: &mut Vec<Intent>);
+
+    /// All of the strategy's state, into the engine's state digest.
+    fn digest(&self, h: &mut crate::digest::StateHasher);
 }
 
 /// Integer division rounding toward negative infinity.

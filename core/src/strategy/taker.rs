@@ -122,6 +122,21 @@ impl Strategy for Taker {
         "taker"
     }
 
+    fn digest(&self, h: &mut crate::digest::StateHasher) {
+        h.tag("taker");
+        for (window, last) in self.flow.iter().zip(&self.last_order_ns) {
+            h.opt_u64(*last);
+            h.usize(window.len);
+            // Oldest first, only the live entries: the ring's layout is not state.
+            for index in (0..window.len).rev() {
+                let trade =
+                    window.trades[(window.next + FLOW_TRADES_MAX - 1 - index) % FLOW_TRADES_MAX];
+                h.u64(trade.ts_ns);
+                h.i64(trade.signed_lots);
+            }
+        }
+    }
+
     fn on_trades(&mut self, now_ns: u64, instrument: InstrumentId, trades: &[TradePrint]) {
         let window = &mut self.flow[instrument.index()];
         for trade in trades {

@@ -9,7 +9,7 @@ use clap::{Parser, Subcommand};
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use traider_tools::{dump, replay, run, summary};
+use traider_tools::{dump, inspect, replay, run, summary};
 
 #[derive(Parser)]
 #[command(name = "traiderd", version, about = "TRAIDER trading daemon")]
@@ -24,7 +24,8 @@ enum Command {
     Run {
         #[arg(long)]
         config: PathBuf,
-        /// Journal directory for this session (default: a new one under [journal] dir).
+        /// Journal directory (default: [journal] dir). An existing journal is replayed into the
+        /// engine first, then the daemon continues it.
         #[arg(long)]
         journal_dir: Option<PathBuf>,
         /// Print the final summary as one JSON object.
@@ -38,8 +39,13 @@ enum Command {
         /// A cryptofeed capture (zstd JSONL), e.g. the recorded Coinbase session.
         #[arg(long)]
         capture: PathBuf,
+        /// Journal directory. An existing one is rebuilt and the capture resumes after its
+        /// last input (default: a new directory under [journal] dir).
         #[arg(long)]
         journal_dir: Option<PathBuf>,
+        /// Feed at most this many inputs per second (default: as fast as possible).
+        #[arg(long)]
+        max_rate: Option<u32>,
         #[arg(long)]
         json: bool,
     },
@@ -52,6 +58,33 @@ enum Command {
 
 #[derive(Subcommand)]
 enum JournalCommand {
+    /// Check every record. Exit 0: clean; 2: clean up to a torn tail (the last append before a
+    /// crash, which opening the journal cuts); 1: a bad record, named by segment and offset.
+    Verify {
+        dir: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Counts and bytes by record kind, sequence and time range.
+    Stats {
+        dir: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete a journal's oldest segments (whole files, oldest first; the newest is always
+    /// kept). For archived journals: a journal that lost its first segment can no longer
+    /// be resumed by `run` or `replay`, which rebuild state from the first record.
+    Prune {
+        dir: PathBuf,
+        /// Keep at most this many segments.
+        #[arg(long)]
+        keep_segments: Option<usize>,
+        /// Delete segments last written longer ago than this ("30d", "12h").
+        #[arg(long, value_parser = humantime::parse_duration)]
+        older_than: Option<std::time::Duration>,
+        #[arg(long)]
+        json: bool,
+    },
     /// Print every record.
     Dump {
         dir: PathBuf,
@@ -77,7 +110,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     traider_tools::init_logging();
     match execute(cli.command) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(error) => {
             eprintln!("traiderd: error: {error:#}");
             ExitCode::FAILURE
@@ -85,7 +118,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn execute(command: Command) -> anyhow::Result<()> {
+fn execute(command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Run {
             config,
@@ -96,20 +129,65 @@ fn execute(command: Command) -> anyhow::Result<()> {
                 config,
                 journal_dir,
             })?;
-            print_summary(&outcome.summary, json)
+            print_summary(&outcome.summary, json)?;
+            Ok(ExitCode::SUCCESS)
         }
         Command::Replay {
             config,
             capture,
             journal_dir,
+            max_rate,
             json,
         } => {
             let outcome = replay::replay(&replay::ReplayArgs {
                 config,
                 capture,
                 journal_dir,
+                max_rate,
             })?;
-            print_summary(&outcome.summary, json)
+            print_summary(&outcome.summary, json)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Journal {
+            command: JournalCommand::Verify { dir, json },
+        } => {
+            let verdict = inspect::verify(&dir)?;
+            println!("{}", verdict.render(&dir, json));
+            Ok(ExitCode::from(verdict.exit_code()))
+        }
+        Command::Journal {
+            command:
+                JournalCommand::Prune {
+                    dir,
+                    keep_segments,
+                    older_than,
+                    json,
+                },
+        } => {
+            let report = inspect::prune(&dir, keep_segments, older_than)?;
+            if json {
+                println!("{report}");
+            } else {
+                println!(
+                    "journal {}: removed {} segments, {} left, starting at record {}",
+                    dir.display(),
+                    report["removed"].as_array().map_or(0, Vec::len),
+                    report["segments_kept"],
+                    report["first_seq_kept"]
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Journal {
+            command: JournalCommand::Stats { dir, json },
+        } => {
+            let stats = inspect::stats(&dir)?;
+            if json {
+                println!("{stats}");
+            } else {
+                print!("{}", inspect::render_stats(&stats));
+            }
+            Ok(ExitCode::SUCCESS)
         }
         Command::Journal {
             command:
@@ -134,7 +212,7 @@ fn execute(command: Command) -> anyhow::Result<()> {
             let mut out = std::io::BufWriter::new(stdout.lock());
             dump::dump(&args, &mut out)?;
             out.flush()?;
-            Ok(())
+            Ok(ExitCode::SUCCESS)
         }
     }
 }
