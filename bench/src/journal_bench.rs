@@ -55,16 +55,7 @@ pub struct Measure {
     pub faults_per_append: f64,
 }
 
-/// Minor page faults taken by the calling thread (`/proc/thread-self/stat`; 0 elsewhere).
-pub fn thread_minor_faults() -> u64 {
-    std::fs::read_to_string("/proc/thread-self/stat")
-        .ok()
-        .and_then(|stat| {
-            let rest = &stat[stat.rfind(')')? + 2..];
-            rest.split_whitespace().nth(7)?.parse().ok()
-        })
-        .unwrap_or(0)
-}
+pub use crate::thread_minor_faults;
 
 /// Where a run's files go: a fresh directory under `parent`, removed when dropped.
 pub(crate) fn scratch(parent: &Path) -> anyhow::Result<tempfile::TempDir> {

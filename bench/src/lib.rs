@@ -83,7 +83,16 @@ pub fn pin(core: core_affinity::CoreId) -> bool {
 /// Minor page faults the process has taken so far (`/proc/self/stat`, field 10); 0 where
 /// that file does not exist.
 pub fn minor_faults() -> u64 {
-    std::fs::read_to_string("/proc/self/stat")
+    minor_faults_in("/proc/self/stat")
+}
+
+/// Minor page faults the calling thread has taken so far (`/proc/thread-self/stat`).
+pub fn thread_minor_faults() -> u64 {
+    minor_faults_in("/proc/thread-self/stat")
+}
+
+fn minor_faults_in(stat_path: &str) -> u64 {
+    std::fs::read_to_string(stat_path)
         .ok()
         .and_then(|stat| {
             // Fields after the command name, which is in parentheses and may hold spaces.

@@ -10,6 +10,19 @@ fn kinds(records: &[Value], kind: &str) -> usize {
     records.iter().filter(|r| r["kind"] == kind).count()
 }
 
+/// A paper config whose taker trades within seconds of the recording.
+fn eager_taker_config(dir: &std::path::Path) -> std::path::PathBuf {
+    test_paper_config(
+        dir,
+        &[
+            ("kind = \"market_maker\"", "kind = \"taker\""),
+            ("imbalance_bps = 3000", "imbalance_bps = 1000"),
+            ("flow_bps = 6000", "flow_bps = 2000"),
+            ("cooldown_ms = 3000", "cooldown_ms = 250"),
+        ],
+    )
+}
+
 // Proves the daemon paper-trades over a real WebSocket: instrument rules over HTTP, market
 // data over the socket, orders and fills in the journal, P&L reported at Ctrl-C, and the
 // journal left behind reads cleanly with `journal dump`.
@@ -18,15 +31,7 @@ fn paper_trades_against_the_replay_server() {
     let Some(capture) = capture() else { return };
     let dir = tempfile::tempdir().unwrap();
     let (_server, port) = start_replay_server(&capture, &["--pace", "recorded", "--speed", "4"]);
-    let config = test_paper_config(
-        dir.path(),
-        &[
-            ("kind = \"market_maker\"", "kind = \"taker\""),
-            ("imbalance_bps = 3000", "imbalance_bps = 1000"),
-            ("flow_bps = 6000", "flow_bps = 2000"),
-            ("cooldown_ms = 3000", "cooldown_ms = 250"),
-        ],
-    );
+    let config = eager_taker_config(dir.path());
     let journal = dir.path().join("journal");
     let daemon = start_daemon(&config, port, &journal);
     let traded = wait_until(30, || kinds(&live_records(&journal), "fill") >= 2);
@@ -176,15 +181,7 @@ fn a_killed_daemon_restarts_from_its_journal() {
     let Some(capture) = capture() else { return };
     let dir = tempfile::tempdir().unwrap();
     let (_server, port) = start_replay_server(&capture, &["--pace", "recorded", "--speed", "4"]);
-    let config = test_paper_config(
-        dir.path(),
-        &[
-            ("kind = \"market_maker\"", "kind = \"taker\""),
-            ("imbalance_bps = 3000", "imbalance_bps = 1000"),
-            ("flow_bps = 6000", "flow_bps = 2000"),
-            ("cooldown_ms = 3000", "cooldown_ms = 250"),
-        ],
-    );
+    let config = eager_taker_config(dir.path());
     let journal = dir.path().join("journal");
     let daemon = start_daemon(&config, port, &journal);
     let traded = wait_until(30, || kinds(&live_records(&journal), "fill") >= 2);
