@@ -15,11 +15,12 @@ use traider_bench::{pin, target_dir, thread_cores};
 use traider_core::pipeline::latency::Stamp;
 
 const PAYLOADS: [usize; 2] = [64, 256];
-const SETUPS: [Setup; 10] = [
+const SETUPS: [Setup; 11] = [
     Setup::NoneWarm,
     Setup::NoneCold,
     Setup::NonePrefaulter,
     Setup::NoneRolling,
+    Setup::NoneRollingSpares,
     Setup::Paced { prefaulter: false },
     Setup::Paced { prefaulter: true },
     Setup::Interval,

@@ -108,6 +108,9 @@ pub enum Setup {
     NonePrefaulter,
     /// `none` policy; 16 MiB segments, so the run rolls four times (a roll's cost in the tail).
     NoneRolling,
+    /// The same, with the prefaulter thread, which also prepares each next segment (a
+    /// spare), so the rolls make no system call on the appending thread.
+    NoneRollingSpares,
     /// `none` policy, one batch per [`PACE`], fresh segment; with the prefaulter or not.
     Paced { prefaulter: bool },
     /// `interval_ms` = 10 with the syncer loop on the other core; warm segment.
@@ -123,6 +126,9 @@ impl Setup {
             Self::NoneCold => "journal none (cold)".to_owned(),
             Self::NonePrefaulter => "journal none (cold + prefaulter)".to_owned(),
             Self::NoneRolling => "journal none (cold, 16 MiB segments)".to_owned(),
+            Self::NoneRollingSpares => {
+                "journal none (16 MiB segments + prefaulter/spares)".to_owned()
+            }
             Self::Paced { prefaulter: false } => "journal none (cold, paced)".to_owned(),
             Self::Paced { prefaulter: true } => {
                 "journal none (cold + prefaulter, paced)".to_owned()
@@ -154,7 +160,9 @@ impl Setup {
 fn open_writer(dir: &Path, setup: Setup) -> anyhow::Result<(JournalWriter, Syncer)> {
     let whole = REGION_BYTES as u64 + 4096;
     let (segment_bytes, flush) = match setup {
-        Setup::NoneRolling => ((REGION_BYTES / 4) as u64, FlushPolicy::None),
+        Setup::NoneRolling | Setup::NoneRollingSpares => {
+            ((REGION_BYTES / 4) as u64, FlushPolicy::None)
+        }
         Setup::Interval => (whole, FlushPolicy::IntervalMs(10)),
         Setup::Durable(_) => (whole, FlushPolicy::Durable),
         _ => (whole, FlushPolicy::None),
@@ -308,7 +316,7 @@ fn cold_thread<'scope>(
             }));
         }
         // Flat out, the writer streams GB/s: a big window, refreshed often.
-        Setup::NonePrefaulter => (8 << 20, Duration::from_micros(50)),
+        Setup::NonePrefaulter | Setup::NoneRollingSpares => (8 << 20, Duration::from_micros(50)),
         // At a daemon's pace, a 1 MiB window every millisecond is plenty.
         Setup::Paced { prefaulter: true } => (1 << 20, Duration::from_millis(1)),
         _ => return None,

@@ -4,7 +4,9 @@ use std::fs::{self, File, OpenOptions, TryLockError};
 use std::path::{Path, PathBuf};
 
 use crate::error::{CorruptReason, JournalError};
-use crate::format::parse_segment_file_name;
+use crate::format::{
+    COMMIT_WORD_SIZE, FILE_HEADER_SIZE, parse_segment_file_name, segment_file_name,
+};
 use crate::format::{LOCK_FILE_NAME, SEGMENT_FILE_SUFFIX, TEMP_FILE_SUFFIX};
 
 /// A segment file found in the directory.
@@ -30,6 +32,9 @@ pub(crate) fn list_segments(dir: &Path) -> Result<Vec<SegmentFile>, JournalError
         });
     }
     segments.sort_by_key(|segment| segment.index);
+    if segments.last().is_some_and(|last| is_spare(&last.path)) {
+        segments.pop();
+    }
     for pair in segments.windows(2) {
         let expected = pair[0].index + 1;
         if pair[1].index != expected {
@@ -41,6 +46,60 @@ pub(crate) fn list_segments(dir: &Path) -> Result<Vec<SegmentFile>, JournalError
         }
     }
     Ok(segments)
+}
+
+/// Bytes at the start of a file that must all be zero for it to be a spare.
+const SPARE_ZERO_PREFIX_BYTES: usize = 4096;
+
+/// Whether the segment file at `path` is a *spare*: created ahead of need by a cold thread,
+/// not yet started by the writer (its magic, stored last, is zero, and so is every byte
+/// after the header in its first page). Only the last
+/// segment file can be one; a spare is not part of the journal. A file that cannot be read
+/// is not called a spare (opening it will report why).
+pub(crate) fn is_spare(path: &Path) -> bool {
+    use std::io::Read;
+    let Ok(file) = File::open(path) else {
+        return false;
+    };
+    let Ok(meta) = file.metadata() else {
+        return false;
+    };
+    if meta.len() < FILE_HEADER_SIZE as u64 {
+        return false;
+    }
+    let want = SPARE_ZERO_PREFIX_BYTES.min(meta.len() as usize);
+    let mut prefix = vec![0u8; want];
+    let mut reader = file;
+    // The magic is stored last when the writer starts a spare, so a header being written
+    // (bytes 8..64) still reads as a spare; records (from byte 64) never do.
+    reader.read_exact(&mut prefix).is_ok()
+        && prefix[..COMMIT_WORD_SIZE].iter().all(|&b| b == 0)
+        && prefix[FILE_HEADER_SIZE..].iter().all(|&b| b == 0)
+}
+
+/// Whether segment `index`'s file exists and has been started by the writer (not a spare).
+pub(crate) fn segment_started(dir: &Path, index: u32) -> bool {
+    let path = dir.join(segment_file_name(index));
+    path.symlink_metadata().is_ok() && !is_spare(&path)
+}
+
+/// Removes a spare segment a previous writer left (the next one prepares its own). Call
+/// with the lock held.
+pub(crate) fn remove_spare(dir: &Path) -> Result<(), JournalError> {
+    let mut last: Option<(u32, PathBuf)> = None;
+    for entry in fs::read_dir(dir).map_err(|e| JournalError::io(dir, e))? {
+        let entry = entry.map_err(|e| JournalError::io(dir, e))?;
+        let name = entry.file_name();
+        if let Some(index) = name.to_str().and_then(parse_segment_file_name)
+            && last.as_ref().is_none_or(|(i, _)| index > *i)
+        {
+            last = Some((index, entry.path()));
+        }
+    }
+    if let Some((_, path)) = last.filter(|(_, path)| is_spare(path)) {
+        fs::remove_file(&path).map_err(|e| JournalError::io(&path, e))?;
+    }
+    Ok(())
 }
 
 /// Takes the writer's exclusive lock on `dir/LOCK`; it is held until the file is dropped.

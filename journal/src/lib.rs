@@ -9,11 +9,13 @@
 //! # Threads
 //! - [`JournalWriter`] runs on the hot thread, alone. `append*` is a bounds check, a copy
 //!   into the mapped segment, an xxh3 and a few plain/release stores: no system call, no
-//!   allocation. Rolling to a new segment (once per `segment_bytes`) and
-//!   [`JournalWriter::flush`] make system calls.
+//!   allocation. Rolling to a new segment (once per `segment_bytes`) is memory stores too
+//!   when a cold thread has prepared the next segment ([`Syncer::prepare_spare`]); without
+//!   one, the roll creates it with system calls. [`JournalWriter::flush`] makes them.
 //! - [`Syncer`] (from [`JournalWriter::syncer`]) runs on cold threads: msync behind the
-//!   writer for the `interval_ms` and `durable` [`FlushPolicy`]s, and
-//!   [`Syncer::prefault_ahead`] to take page faults off the hot thread.
+//!   writer for the `interval_ms` and `durable` [`FlushPolicy`]s, [`Syncer::prefault_ahead`]
+//!   to take page faults off the hot thread, and [`Syncer::prepare_spare`] to take segment
+//!   creation off it.
 //! - [`JournalTailer`] follows a live writer from a cold thread (or another process);
 //!   [`JournalReader`], [`verify()`], [`stats()`] and [`apply_retention`] run on cold threads
 //!   and in tools. None takes the writer's lock; none can block the writer.

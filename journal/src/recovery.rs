@@ -59,6 +59,7 @@ pub(crate) struct Recovered {
 /// to, creating segment 0 of `segment_bytes` for a new journal.
 pub(crate) fn recover(dir: &Path, segment_bytes: u64) -> Result<Recovered, JournalError> {
     dir::remove_temp_files(dir)?;
+    dir::remove_spare(dir)?;
     let files = dir::list_segments(dir)?;
     let Some((last, older)) = files.split_last() else {
         let header = FileHeader {

@@ -68,6 +68,56 @@ impl SegmentWriter {
         result
     }
 
+    /// A spare segment for index `index`, created ahead of need by a cold thread: sized to
+    /// `segment_bytes`, blocks reserved, mapped, and all zero (no header: readers and
+    /// recovery ignore a trailing segment file whose first page is zero). It is built as a
+    /// `.tmp` file; [`Self::publish_spare`] renames it into place.
+    pub fn create_spare(
+        dir: &Path,
+        index: u32,
+        segment_bytes: u64,
+    ) -> Result<(Self, PathBuf), JournalError> {
+        let path = dir.join(segment_file_name(index));
+        let temp_path = dir.join(format!("{}{TEMP_FILE_SUFFIX}", segment_file_name(index)));
+        let io_err = |e| JournalError::io(&temp_path, e);
+        let result = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&temp_path)
+            .map_err(io_err)
+            .and_then(|file| {
+                file.set_len(segment_bytes).map_err(io_err)?;
+                reserve_blocks(&file, segment_bytes).map_err(io_err)?;
+                Self::map(&path, index, file)
+            });
+        match result {
+            Ok(spare) => Ok((spare, temp_path)),
+            Err(error) => {
+                let _ = fs::remove_file(&temp_path);
+                Err(error)
+            }
+        }
+    }
+
+    /// Renames a spare built by [`Self::create_spare`] from `temp_path` to its segment name.
+    pub fn publish_spare(&self, temp_path: &Path) -> Result<(), JournalError> {
+        fs::rename(temp_path, self.path()).map_err(|e| JournalError::io(self.path(), e))
+    }
+
+    /// Turns a spare into the segment `header` describes, with memory stores only (no
+    /// system call): header bytes 8.. first, then the magic as one release store, so a
+    /// reader that sees the magic sees the whole header.
+    pub fn activate_spare(&mut self, header: &FileHeader) {
+        let bytes = header.encode();
+        self.bytes_mut(COMMIT_WORD_SIZE..bytes.len())
+            .copy_from_slice(&bytes[COMMIT_WORD_SIZE..]);
+        let mut magic = [0u8; COMMIT_WORD_SIZE];
+        magic.copy_from_slice(&bytes[..COMMIT_WORD_SIZE]);
+        self.store_commit_word(0, magic);
+    }
+
     fn create_temp(temp_path: &Path, header: &FileHeader) -> Result<File, JournalError> {
         use std::io::Write;
         let io_err = |e| JournalError::io(temp_path, e);
@@ -115,6 +165,10 @@ impl SegmentWriter {
 
     pub fn path(&self) -> &Path {
         &self.mapping.path
+    }
+
+    pub fn index(&self) -> u32 {
+        self.mapping.index
     }
 
     pub fn len(&self) -> usize {

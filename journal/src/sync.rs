@@ -28,7 +28,7 @@ use std::time::Duration;
 use crate::dir;
 use crate::error::JournalError;
 use crate::format::FILE_HEADER_SIZE;
-use crate::segment::SegmentHandle;
+use crate::segment::{SegmentHandle, SegmentWriter};
 
 /// Offsets take the low 40 bits of a published position, the segment index the rest.
 const POSITION_OFFSET_BITS: u32 = 40;
@@ -89,10 +89,27 @@ struct SyncState {
 #[derive(Debug)]
 pub(crate) struct Shared {
     dir: PathBuf,
+    /// Size of a regular segment (the writer's option), for spares.
+    segment_bytes: u64,
     published: Published,
     durable: Durable,
     segments: Mutex<Segments>,
     sync: Mutex<SyncState>,
+    /// The next segment, created ahead by a cold thread ([`Syncer::prepare_spare`]) so that
+    /// a roll makes no system call. Whoever creates or renames a segment file holds this
+    /// lock (the writer for its whole roll), so two never race for one name.
+    spare: Mutex<Spare>,
+    /// The segment the writer rolled away from, left here so that its unmap (the last
+    /// reference) happens on a cold thread rather than the hot one.
+    retired: Mutex<Option<SegmentWriter>>,
+}
+
+/// The spare slot: the segment, and whether a writer still owns the directory (no spare is
+/// made for a writer that has gone).
+#[derive(Debug)]
+pub(crate) struct Spare {
+    pub segment: Option<SegmentWriter>,
+    pub writer_open: bool,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -109,6 +126,7 @@ impl Shared {
     /// have synced them.
     pub fn new(
         dir: &Path,
+        segment_bytes: u64,
         current: SegmentHandle,
         offset: usize,
         seq_last: u64,
@@ -125,6 +143,12 @@ impl Shared {
         };
         Self {
             dir: dir.to_path_buf(),
+            segment_bytes,
+            spare: Mutex::new(Spare {
+                segment: None,
+                writer_open: true,
+            }),
+            retired: Mutex::new(None),
             published: Published {
                 position: AtomicU64::new(pack_position(current.index(), offset)),
                 seq: AtomicU64::new(seq_last),
@@ -169,6 +193,40 @@ impl Shared {
         self.published.seq.load(Ordering::Acquire)
     }
 
+    /// The writer's roll: the spare slot, locked for the whole roll. Uncontended (the usual
+    /// case) this is one atomic exchange; it waits only while a cold thread is renaming a
+    /// spare into place.
+    pub fn spare_slot(&self) -> MutexGuard<'_, Spare> {
+        match self.spare.try_lock() {
+            Ok(guard) => guard,
+            Err(std::sync::TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => lock(&self.spare),
+        }
+    }
+
+    /// Leaves the segment the writer rolled away from for a cold thread to unmap. If the
+    /// slot is busy or full, the older one is dropped here (a rare unmap on this thread).
+    pub fn retire(&self, segment: SegmentWriter) {
+        if let Ok(mut slot) = self.retired.try_lock() {
+            let older = slot.replace(segment);
+            drop(slot);
+            drop(older);
+        }
+    }
+
+    /// The writer is closing: remove its spare (a clean stop leaves none) and make no more.
+    pub fn close_spares(&self) {
+        let mut slot = lock(&self.spare);
+        slot.writer_open = false;
+        if let Some(spare) = slot.segment.take() {
+            let path = spare.path().to_path_buf();
+            drop(spare);
+            let _ = std::fs::remove_file(path);
+        }
+        drop(slot);
+        lock(&self.retired).take();
+    }
+
     fn durable_seq(&self) -> u64 {
         self.durable.seq.load(Ordering::Acquire)
     }
@@ -199,8 +257,9 @@ impl Shared {
         // among `rolled` (pushed before the new position was published) and is synced.
         if position_matches(position, current.index()) {
             if state.segment != current.index() {
+                // From 0: a segment started from a spare got its header by memory stores.
                 state.segment = current.index();
-                state.synced_end = FILE_HEADER_SIZE;
+                state.synced_end = 0;
             }
             let end = position_offset(position);
             current.sync_range(state.synced_end..end)?;
@@ -297,6 +356,45 @@ impl Syncer {
     pub(crate) fn shared(&self) -> &Shared {
         &self.shared
     }
+
+    /// Creates the writer's next segment ahead of need (sized, blocks reserved, mapped, its
+    /// first `prefault_bytes` made resident), so that the writer's roll to it makes no
+    /// system call. Also unmaps the segment the writer last rolled away from. Returns
+    /// whether it created a spare; `false` when one is ready already or the writer has
+    /// closed. Call it from a cold thread, periodically (`traiderd`'s journal thread does).
+    pub fn prepare_spare(&self, prefault_bytes: usize) -> Result<bool, JournalError> {
+        let shared = &self.shared;
+        lock(&shared.retired).take();
+        let next = {
+            let slot = lock(&shared.spare);
+            let current = lock(&shared.segments).current.index();
+            let Some(next) = current.checked_add(1) else {
+                return Ok(false);
+            };
+            if !slot.writer_open || slot.segment.as_ref().is_some_and(|s| s.index() == next) {
+                return Ok(false);
+            }
+            next
+        };
+        // Built under a temporary name, outside the lock: this is the slow part.
+        let (spare, temp_path) =
+            SegmentWriter::create_spare(&shared.dir, next, shared.segment_bytes)?;
+        let _ = spare
+            .handle()
+            .populate_write(0..prefault_bytes.min(spare.len()));
+        let mut slot = lock(&shared.spare);
+        let current = lock(&shared.segments).current.index();
+        if !slot.writer_open || current.checked_add(1) != Some(next) || slot.segment.is_some() {
+            // The writer rolled (or closed) meanwhile: this spare is no longer next.
+            drop(slot);
+            let _ = std::fs::remove_file(&temp_path);
+            return Ok(false);
+        }
+        spare.publish_spare(&temp_path)?;
+        dir::sync(&shared.dir)?;
+        slot.segment = Some(spare);
+        Ok(true)
+    }
 }
 
 impl Shared {
@@ -348,18 +446,20 @@ impl Syncer {
         })
     }
 
-    /// A cold thread's prefault loop: [`Self::prefault_ahead`] every `period` until `stop`.
-    /// Returns at once, with `Ok`, where prefaulting is unsupported.
+    /// A cold thread's prefault loop: [`Self::prefault_ahead`] and [`Self::prepare_spare`]
+    /// every `period` until `stop`. Where prefaulting is unsupported it only prepares spares.
     pub fn run_prefault(
         &self,
         window_bytes: usize,
         period: Duration,
         stop: &AtomicBool,
     ) -> Result<(), JournalError> {
+        let mut supported = true;
         while !stop.load(Ordering::Acquire) {
-            if !self.prefault_ahead(window_bytes)?.supported {
-                return Ok(());
+            if supported {
+                supported = self.prefault_ahead(window_bytes)?.supported;
             }
+            self.prepare_spare(window_bytes)?;
             std::thread::sleep(period);
         }
         Ok(())

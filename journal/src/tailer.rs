@@ -185,6 +185,9 @@ impl JournalTailer {
     /// `false` if the file does not exist yet.
     fn open_segment(&mut self) -> Result<bool, JournalError> {
         let path = self.dir.join(segment_file_name(self.index));
+        if dir::is_spare(&path) {
+            return Ok(false); // prepared ahead, not started by the writer yet
+        }
         let map = match SegmentMap::open(&path) {
             Ok(map) => map,
             Err(JournalError::Io { source, .. }) if source.kind() == io::ErrorKind::NotFound => {
@@ -237,12 +240,11 @@ impl JournalTailer {
         self.segment_missing().map(|_| None)
     }
 
+    /// Whether the writer has started the next segment (a spare it has not started yet,
+    /// prepared ahead by a cold thread, does not count).
     fn next_segment_exists(&self) -> bool {
-        self.index.checked_add(1).is_some_and(|next| {
-            self.dir
-                .join(segment_file_name(next))
-                .symlink_metadata()
-                .is_ok()
-        })
+        self.index
+            .checked_add(1)
+            .is_some_and(|next| dir::segment_started(&self.dir, next))
     }
 }

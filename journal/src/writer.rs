@@ -95,6 +95,7 @@ pub struct JournalWriter {
     /// Checksum of the last record: the chain value the next record continues from.
     chain: u64,
     scratch: Scratch,
+    rolls_into_spare: u64,
     shared: Arc<Shared>,
     /// Declared last: dropped after the map, so the lock outlives every write.
     _lock: File,
@@ -111,6 +112,7 @@ impl JournalWriter {
         let recovered = recover(dir, options.segment_bytes)?;
         let shared = Shared::new(
             dir,
+            options.segment_bytes,
             recovered.segment.handle(),
             recovered.offset,
             recovered.seq_next - 1,
@@ -126,6 +128,7 @@ impl JournalWriter {
             seq_next: recovered.seq_next,
             chain: recovered.chain,
             scratch: Scratch::new(),
+            rolls_into_spare: 0,
             shared: Arc::new(shared),
             _lock: lock,
         };
@@ -229,31 +232,65 @@ impl JournalWriter {
         seq
     }
 
-    /// Moves to a new segment big enough for a record of `record_bytes` bytes. System
-    /// calls (create, size, reserve, write the header, sync, rename, map) happen here, once
-    /// per segment.
+    /// Moves to a new segment big enough for a record of `record_bytes` bytes. With a spare
+    /// prepared by a cold thread ([`Syncer::prepare_spare`]) this is memory stores only:
+    /// the spare gets its header and becomes the current segment, and the old segment is
+    /// left for a cold thread to unmap. Without one (no cold thread, or a record too big for
+    /// a regular segment) the segment is created here, with system calls (create, size,
+    /// reserve, write the header, sync, rename, map), once per segment.
     #[cold]
     fn roll(&mut self, record_bytes: usize) -> Result<(), JournalError> {
         let index = self
             .segment_index
             .checked_add(1)
             .ok_or(JournalError::SegmentIndexExhausted)?;
-        let segment_bytes = self
+        let needed = self
             .segment_bytes
             .max((FILE_HEADER_SIZE + record_bytes) as u64);
-        let header = FileHeader {
-            segment_index: index,
-            first_seq: self.seq_next,
-            segment_bytes,
-            chain_start: self.chain,
+        let shared = Arc::clone(&self.shared);
+        // Held for the whole roll: no cold thread names a segment file meanwhile.
+        let mut slot = shared.spare_slot();
+        let spare = slot.segment.take();
+        let next = match spare {
+            Some(mut spare) if spare.index() == index && spare.len() as u64 >= needed => {
+                spare.activate_spare(&FileHeader {
+                    segment_index: index,
+                    first_seq: self.seq_next,
+                    segment_bytes: spare.len() as u64,
+                    chain_start: self.chain,
+                });
+                self.rolls_into_spare += 1;
+                spare
+            }
+            unusable => {
+                if let Some(spare) = unusable {
+                    let path = spare.path().to_path_buf();
+                    drop(spare);
+                    fs::remove_file(&path).map_err(|e| JournalError::io(&path, e))?;
+                }
+                SegmentWriter::create(
+                    &self.dir,
+                    &FileHeader {
+                        segment_index: index,
+                        first_seq: self.seq_next,
+                        segment_bytes: needed,
+                        chain_start: self.chain,
+                    },
+                )?
+            }
         };
-        let next = SegmentWriter::create(&self.dir, &header)?;
         let previous = mem::replace(&mut self.segment, next);
-        self.shared
-            .rolled(self.segment_index, previous.path(), self.segment.handle());
+        shared.rolled(self.segment_index, previous.path(), self.segment.handle());
+        drop(slot);
+        shared.retire(previous);
         self.segment_index = index;
         self.offset = FILE_HEADER_SIZE;
         Ok(())
+    }
+
+    /// Rolls so far that went into a spare prepared by a cold thread (no system call).
+    pub fn rolls_into_spare(&self) -> u64 {
+        self.rolls_into_spare
     }
 
     /// Blocks until every record appended so far is on disk: the directory (new segment
@@ -322,6 +359,13 @@ struct ZeroOnUnwind<'a> {
 impl Drop for ZeroOnUnwind<'_> {
     fn drop(&mut self) {
         self.bytes.fill(0);
+    }
+}
+
+impl Drop for JournalWriter {
+    /// A clean close leaves no spare segment behind (a crash may; the next open removes it).
+    fn drop(&mut self) {
+        self.shared.close_spares();
     }
 }
 

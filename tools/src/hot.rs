@@ -178,7 +178,8 @@ pub fn spawn_order_sink(
 }
 
 /// The journal's cold helper thread: keeps the pages ahead of the writer resident and
-/// writable (so appends on the hot thread do not page-fault), and with `flush = "interval"`
+/// writable (so appends on the hot thread do not page-fault), creates the next segment
+/// ahead of the writer (so its roll makes no system call), and with `flush = "interval"`
 /// syncs every interval; a last sync when it stops.
 pub fn spawn_journal_keeper(
     syncer: Syncer,
@@ -205,6 +206,14 @@ pub fn spawn_journal_keeper(
                     }
                     _ => {}
                 }
+            }
+            // The next segment, ready before the writer needs it: its roll makes no
+            // system call on the hot thread.
+            if let Err(error) = syncer.prepare_spare(window_bytes)
+                && !warned
+            {
+                warned = true;
+                tracing::warn!(%error, "cannot prepare the next journal segment; the hot thread will create it");
             }
             if let Some(interval) = interval
                 && last_sync.elapsed() >= interval

@@ -63,6 +63,17 @@ impl Journal {
         }
     }
 
+    /// (segment rolls, of which into a spare the journal thread had prepared: no system call)
+    pub fn rolls(&self) -> (u64, u64) {
+        match self {
+            Journal::Mmap(journal) => (
+                u64::from(journal.writer.current_segment()),
+                journal.writer.rolls_into_spare(),
+            ),
+            Journal::Off => (0, 0),
+        }
+    }
+
     pub fn first_error(&self) -> Option<&JournalError> {
         match self {
             Journal::Mmap(journal) => journal.first_error.as_ref(),

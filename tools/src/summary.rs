@@ -15,6 +15,8 @@ struct RunFacts<'a> {
     pub journal_dir: Option<String>,
     pub journal_records: u64,
     pub journal_failures: u64,
+    /// Index of the last segment, and how many of this process's rolls went into a spare.
+    pub journal_rolls: (u64, u64),
     pub level_counts: Vec<(usize, usize)>,
 }
 
@@ -84,6 +86,7 @@ pub fn hot_summary(mode: &str, hot: &crate::hot::Hot, journal_dir: &std::path::P
         journal_dir: Some(journal_dir.display().to_string()),
         journal_records: hot.journal().records(),
         journal_failures: hot.journal_failures,
+        journal_rolls: hot.journal().rolls(),
         level_counts: (0..instruments)
             .map(|i| engine.level_counts(InstrumentId(i as u16)))
             .collect(),
@@ -137,7 +140,10 @@ fn summary_json(summary: &EngineSummary, latency: &Latency, facts: &RunFacts<'_>
         "pnl": pnl_json(status),
         "instrument_refusals": refusals,
         "latency_ns": latency_json(latency),
-        "journal": {"dir": facts.journal_dir, "records": facts.journal_records, "failures": facts.journal_failures},
+        "journal": {
+            "dir": facts.journal_dir, "records": facts.journal_records, "failures": facts.journal_failures,
+            "last_segment": facts.journal_rolls.0, "rolls_into_spare": facts.journal_rolls.1,
+        },
     })
 }
 
