@@ -1,4 +1,5 @@
 //! Coinbase Advanced Trade adapter.
+pub mod auth;
 mod l2_scan;
 pub mod parse;
 pub mod rest;
