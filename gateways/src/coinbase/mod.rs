@@ -1,6 +1,7 @@
 //! Coinbase Advanced Trade adapter.
 pub mod auth;
 mod l2_scan;
+pub mod orders;
 pub mod parse;
 pub mod rest;
 pub mod subscribe;
