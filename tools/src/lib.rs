@@ -20,6 +20,7 @@ pub mod replay_server;
 pub mod restart;
 pub mod run;
 pub mod summary;
+pub mod venue_sim;
 
 /// Logs to stderr, filtered by `RUST_LOG` (default `info`).
 pub fn init_logging() {

@@ -5,4 +5,5 @@ pub mod orders;
 pub mod parse;
 pub mod rest;
 pub mod subscribe;
+pub mod trading;
 pub mod ws;

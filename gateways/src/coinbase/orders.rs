@@ -217,7 +217,7 @@ struct ErrorBody {
 }
 
 /// Maps a non-200 status to its [`ApiError`]; `Ok(())` for 200.
-fn check_status(status: u16, body: &[u8]) -> Result<(), ApiError> {
+pub fn check_status(status: u16, body: &[u8]) -> Result<(), ApiError> {
     if status == 200 {
         return Ok(());
     }

@@ -34,7 +34,7 @@ pub(super) async fn products(
     }
 }
 
-pub(super) async fn time() -> Response {
+pub async fn time() -> Response {
     let now_ns = now_unix_ns();
     let body = serde_json::json!({
         "iso": format_rfc3339_ms(now_ns),

@@ -1,0 +1,124 @@
+//! The authenticated Advanced Trade REST client for order entry (cold path, tokio): every
+//! request gets a fresh JWT for its method and path, bodies and answers go through
+//! [`super::orders`].
+//!
+//! A create whose answer never arrives (timeout, connection lost after sending) is
+//! [`SendError::Unknown`]: the order may or may not exist at the venue. The caller keeps it
+//! unknown until reconciled (or re-sends it with the same `client_order_id`, which the
+//! venue treats as the same order); it is never assumed dead or alive.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::auth::{ApiKey, AuthError};
+use super::orders::{
+    ApiError, BATCH_CANCEL_PATH, CREATE_ORDER_PATH, CancelResult, CreateOutcome, batch_cancel_body,
+    check_status, parse_cancel_response, parse_create_response,
+};
+
+/// Why a request has no usable answer.
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    /// The venue answered, and not with an outcome (401, 429, 5xx, other 4xx, bad body).
+    #[error(transparent)]
+    Api(#[from] ApiError),
+    /// No answer: the request may or may not have taken effect.
+    #[error("no answer from the venue ({0}); the request's outcome is unknown")]
+    Unknown(String),
+    /// The request never left (no token could be made).
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+}
+
+/// Signs and sends order requests to one REST base URL.
+#[derive(Clone)]
+pub struct TradingClient {
+    http: reqwest::Client,
+    base_url: String,
+    key: Arc<ApiKey>,
+    /// Seconds since the Unix epoch, for the tokens' `nbf` (the venue's clock, ideally:
+    /// see `GET /time`).
+    now_s: fn() -> u64,
+}
+
+fn system_now_s() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+impl TradingClient {
+    /// A client for `base_url` (`https://api.coinbase.com` or a local stand-in) whose
+    /// requests time out after `timeout`.
+    pub fn new(base_url: &str, key: Arc<ApiKey>, timeout: Duration) -> Result<Self, SendError> {
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .build()
+            .map_err(|e| SendError::Unknown(format!("cannot build the HTTP client: {e}")))?;
+        Ok(Self {
+            http,
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            key,
+            now_s: system_now_s,
+        })
+    }
+
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<(u16, Vec<u8>), SendError> {
+        let token = self.key.rest_jwt(method.as_str(), path, (self.now_s)())?;
+        let mut request = self
+            .http
+            .request(method, format!("{}{path}", self.base_url))
+            .bearer_auth(token);
+        if let Some(body) = body {
+            request = request
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(body.to_string());
+        }
+        let response = request
+            .send()
+            .await
+            .map_err(|e| SendError::Unknown(e.to_string()))?;
+        let status = response.status().as_u16();
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| SendError::Unknown(e.to_string()))?;
+        Ok((status, bytes.to_vec()))
+    }
+
+    /// `POST /orders` with `body` (from [`super::orders::create_order_body`]).
+    pub async fn create_order(&self, body: &Value) -> Result<CreateOutcome, SendError> {
+        let (status, bytes) = self
+            .send(reqwest::Method::POST, CREATE_ORDER_PATH, Some(body))
+            .await?;
+        Ok(parse_create_response(status, &bytes)?)
+    }
+
+    /// `POST /orders/batch_cancel` for `order_ids`.
+    pub async fn cancel_orders(&self, order_ids: &[&str]) -> Result<Vec<CancelResult>, SendError> {
+        let body = batch_cancel_body(order_ids);
+        let (status, bytes) = self
+            .send(reqwest::Method::POST, BATCH_CANCEL_PATH, Some(&body))
+            .await?;
+        Ok(parse_cancel_response(status, &bytes)?)
+    }
+
+    /// `GET /orders/historical/{order_id}`: the order object.
+    pub async fn get_order(&self, order_id: &str) -> Result<Value, SendError> {
+        let path = format!("/api/v3/brokerage/orders/historical/{order_id}");
+        let (status, bytes) = self.send(reqwest::Method::GET, &path, None).await?;
+        check_status(status, &bytes)?;
+        let mut value: Value = serde_json::from_slice(&bytes).map_err(|e| ApiError::Malformed {
+            reason: e.to_string(),
+            snippet: String::from_utf8_lossy(&bytes).chars().take(200).collect(),
+        })?;
+        Ok(value["order"].take())
+    }
+}

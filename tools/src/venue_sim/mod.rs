@@ -1,0 +1,584 @@
+//! `coinbase-sim`'s order entry: a local stand-in for Advanced Trade's authenticated REST
+//! order endpoints, on 127.0.0.1, for live-mode tests without the network.
+//!
+//! This first part serves `POST /orders`, `POST /orders/batch_cancel` and
+//! `GET /orders/historical/{order_id}` (plus public `GET /time`) and applies the rules that
+//! matter to a client:
+//! - every request needs `Authorization: Bearer <JWT>` that verifies against the configured
+//!   key, with `uri` = `"METHOD api.coinbase.com/path"`; anything else is a plain-text 401;
+//! - a private rate limit (30 requests/s by default) answered with 429 when exceeded;
+//! - `client_order_id` idempotency: a create with a known id returns the existing order and
+//!   creates nothing;
+//! - product rules from the capture's products response: size and price on their
+//!   increments, base size within min/max, trading not disabled; post-only orders that
+//!   would cross the capture's book are rejected. Rejections are HTTP 200 with
+//!   `success: false`, as Coinbase does.
+//!
+//! Orders rest until cancelled (matching against the replayed book and the user channel
+//! come next). Every request is logged with its verdict, for tests to inspect.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path as UrlPath, State};
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use traider_core::num::Increment;
+use traider_gateways::coinbase::auth::{PublicKey, REST_URI_HOST, verify_jwt};
+use traider_gateways::coinbase::orders::{BATCH_CANCEL_PATH, CREATE_ORDER_PATH};
+
+use crate::replay_server::{BookMirror, ReplayData};
+
+/// Path prefix of `GET /orders/historical/{order_id}`.
+pub const GET_ORDER_PREFIX: &str = "/api/v3/brokerage/orders/historical/";
+/// The venue's public time endpoint.
+pub const TIME_PATH: &str = "/api/v3/brokerage/time";
+
+/// Settings of the simulated venue.
+#[derive(Clone, Debug)]
+pub struct SimConfig {
+    /// Must be loopback; port 0 picks a free one.
+    pub listen: SocketAddr,
+    /// The API key whose JWTs are accepted.
+    pub key: PublicKey,
+    /// Private requests allowed per second (Coinbase: 30).
+    pub private_rate_per_s: u32,
+}
+
+/// A product's trading rules, in integers.
+#[derive(Clone, Debug)]
+struct Rules {
+    price_increment: Increment,
+    base_increment: Increment,
+    base_min_lots: i64,
+    base_max_lots: i64,
+    trading_disabled: bool,
+    /// Best bid and ask of the capture's book at its end, in ticks.
+    best_bid_ticks: Option<i64>,
+    best_ask_ticks: Option<i64>,
+}
+
+/// One order at the simulated venue.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SimOrder {
+    pub order_id: String,
+    pub client_order_id: String,
+    pub product_id: String,
+    pub side: String,
+    /// The `order_configuration` as received.
+    pub configuration: Value,
+    /// `OPEN` or `CANCELLED`.
+    pub status: String,
+}
+
+/// One request the venue received, and what it answered.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RequestLog {
+    pub method: String,
+    pub path: String,
+    /// HTTP status answered.
+    pub status: u16,
+    /// The key name of a verified token (`None`: refused before or at authentication).
+    pub kid: Option<String>,
+}
+
+#[derive(Default)]
+struct Book {
+    orders: BTreeMap<String, SimOrder>,
+    by_client_id: BTreeMap<String, String>,
+    next_order: u64,
+    requests: Vec<RequestLog>,
+    recent: VecDeque<Instant>,
+    created: u64,
+}
+
+struct Shared {
+    config: SimConfig,
+    rules: BTreeMap<String, Rules>,
+    state: Mutex<Book>,
+}
+
+/// A running simulated venue.
+pub struct SimHandle {
+    pub addr: SocketAddr,
+    shared: Arc<Shared>,
+    stop: watch::Sender<bool>,
+}
+
+impl SimHandle {
+    /// Every request received so far, in order.
+    pub fn requests(&self) -> Vec<RequestLog> {
+        self.lock().requests.clone()
+    }
+
+    /// Every order the venue holds, by order id.
+    pub fn orders(&self) -> Vec<SimOrder> {
+        self.lock().orders.values().cloned().collect()
+    }
+
+    /// Orders created (idempotent repeats do not count).
+    pub fn orders_created(&self) -> u64 {
+        self.lock().created
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Book> {
+        lock(&self.shared.state)
+    }
+}
+
+impl Drop for SimHandle {
+    fn drop(&mut self) {
+        self.stop.send_replace(true);
+    }
+}
+
+fn lock(state: &Mutex<Book>) -> std::sync::MutexGuard<'_, Book> {
+    state
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+#[derive(Deserialize)]
+struct ProductsBody {
+    products: Vec<ProductJson>,
+}
+
+#[derive(Deserialize)]
+struct ProductJson {
+    product_id: String,
+    #[serde(default)]
+    price_increment: String,
+    #[serde(default)]
+    quote_increment: String,
+    base_increment: String,
+    base_min_size: String,
+    base_max_size: String,
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    trading_disabled: bool,
+}
+
+/// The product rules and end-of-capture book tops of `data`.
+fn rules_of(data: &ReplayData) -> anyhow::Result<BTreeMap<String, Rules>> {
+    let body = data
+        .products_body
+        .as_deref()
+        .ok_or_else(|| anyhow::anyhow!("the capture holds no products response"))?;
+    let products: ProductsBody = serde_json::from_str(body)?;
+    let mut book = BookMirror::new();
+    for frame in &data.frames {
+        for event in &frame.l2 {
+            book.apply(event);
+        }
+    }
+    let mut rules = BTreeMap::new();
+    for product in products.products {
+        let price_text = if product.price_increment.is_empty() {
+            &product.quote_increment
+        } else {
+            &product.price_increment
+        };
+        let (Ok(price_increment), Ok(base_increment)) = (
+            Increment::parse(price_text),
+            Increment::parse(&product.base_increment),
+        ) else {
+            continue;
+        };
+        let lots = |text: &str| base_increment.parse_count(text.as_bytes()).ok();
+        let (Some(base_min_lots), Some(base_max_lots)) =
+            (lots(&product.base_min_size), lots(&product.base_max_size))
+        else {
+            continue;
+        };
+        let ticks = |text: &str| price_increment.parse_count(text.as_bytes()).ok();
+        let (bid, ask) = book.best(&product.product_id).unwrap_or((None, None));
+        rules.insert(
+            product.product_id.clone(),
+            Rules {
+                price_increment,
+                base_increment,
+                base_min_lots,
+                base_max_lots,
+                trading_disabled: product.trading_disabled
+                    || !product.status.eq_ignore_ascii_case("online"),
+                best_bid_ticks: bid.and_then(|(price, _)| ticks(price)),
+                best_ask_ticks: ask.and_then(|(price, _)| ticks(price)),
+            },
+        );
+    }
+    Ok(rules)
+}
+
+/// Binds `config.listen` and serves the order endpoints for the products of `data`.
+pub async fn serve(config: SimConfig, data: &ReplayData) -> anyhow::Result<SimHandle> {
+    anyhow::ensure!(
+        config.listen.ip().is_loopback(),
+        "refusing to listen on {}: only loopback addresses are allowed",
+        config.listen
+    );
+    anyhow::ensure!(
+        config.private_rate_per_s > 0,
+        "private_rate_per_s must be positive"
+    );
+    let shared = Arc::new(Shared {
+        rules: rules_of(data)?,
+        config,
+        state: Mutex::new(Book::default()),
+    });
+    let listener = TcpListener::bind(shared.config.listen).await?;
+    let addr = listener.local_addr()?;
+    let app = Router::new()
+        .route(CREATE_ORDER_PATH, post(create_order))
+        .route(BATCH_CANCEL_PATH, post(batch_cancel))
+        .route(&format!("{GET_ORDER_PREFIX}{{order_id}}"), get(get_order))
+        .route(TIME_PATH, get(crate::replay_server::rest::time))
+        .with_state(Arc::clone(&shared));
+    let (stop, mut stopped) = watch::channel(false);
+    tokio::spawn(async move {
+        let serving = axum::serve(listener, app).with_graceful_shutdown(async move {
+            let _ = stopped.wait_for(|stop| *stop).await;
+        });
+        if let Err(error) = serving.await {
+            tracing::error!(%error, "coinbase-sim server failed");
+        }
+    });
+    tracing::info!(%addr, "coinbase-sim bound");
+    Ok(SimHandle { addr, shared, stop })
+}
+
+fn json_response(status: StatusCode, body: &Value) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+fn unix_now_s() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// Why a request was refused before its handler ran.
+#[derive(Clone, Copy, Debug)]
+enum Refusal {
+    Unauthorized,
+    RateLimited,
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        match self {
+            Self::Unauthorized => (StatusCode::UNAUTHORIZED, "Unauthorized").into_response(),
+            Self::RateLimited => json_response(
+                StatusCode::TOO_MANY_REQUESTS,
+                &json!({"error": "RATE_LIMIT_EXCEEDED", "code": 8, "message": "Too many requests", "details": []}),
+            ),
+        }
+    }
+}
+
+impl Shared {
+    /// Authentication, then the rate limit; the key name of the verified token, or why the
+    /// request is refused. Logs refusals; handlers log what they serve.
+    fn admit(&self, method: &Method, path: &str, headers: &HeaderMap) -> Result<String, Refusal> {
+        let uri = format!("{method} {REST_URI_HOST}{path}");
+        let token = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "));
+        let verified =
+            token.and_then(|t| verify_jwt(t, &self.config.key, unix_now_s(), Some(&uri)).ok());
+        let mut state = lock(&self.state);
+        let Some(verified) = verified else {
+            state.requests.push(RequestLog {
+                method: method.to_string(),
+                path: path.to_owned(),
+                status: 401,
+                kid: None,
+            });
+            return Err(Refusal::Unauthorized);
+        };
+        let now = Instant::now();
+        while state
+            .recent
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(1))
+        {
+            state.recent.pop_front();
+        }
+        if state.recent.len() >= self.config.private_rate_per_s as usize {
+            state.requests.push(RequestLog {
+                method: method.to_string(),
+                path: path.to_owned(),
+                status: 429,
+                kid: Some(verified.kid),
+            });
+            return Err(Refusal::RateLimited);
+        }
+        state.recent.push_back(now);
+        Ok(verified.kid)
+    }
+
+    fn log_ok(&self, method: &str, path: &str, kid: String) {
+        lock(&self.state).requests.push(RequestLog {
+            method: method.to_owned(),
+            path: path.to_owned(),
+            status: 200,
+            kid: Some(kid),
+        });
+    }
+}
+
+#[derive(Deserialize)]
+struct CreateBody {
+    client_order_id: String,
+    product_id: String,
+    side: String,
+    order_configuration: Value,
+}
+
+fn rejected(reason: &str, message: &str) -> Value {
+    json!({
+        "success": false,
+        "failure_reason": "UNKNOWN_FAILURE_REASON",
+        "order_id": "",
+        "error_response": {
+            "error": reason, "message": message, "error_details": "",
+            "preview_failure_reason": "UNKNOWN_PREVIEW_FAILURE_REASON",
+            "new_order_failure_reason": reason,
+        },
+    })
+}
+
+fn accepted(order: &SimOrder) -> Value {
+    json!({
+        "success": true,
+        "success_response": {
+            "order_id": order.order_id, "product_id": order.product_id,
+            "side": order.side, "client_order_id": order.client_order_id,
+        },
+        "order_configuration": order.configuration,
+    })
+}
+
+/// The venue's checks of a new order; `Err((reason, message))` rejects it.
+fn check_order(rules: &Rules, body: &CreateBody) -> Result<(), (&'static str, String)> {
+    if rules.trading_disabled {
+        return Err((
+            "ORDER_ENTRY_DISABLED",
+            "trading is disabled for this product".into(),
+        ));
+    }
+    let buy = match body.side.as_str() {
+        "BUY" => true,
+        "SELL" => false,
+        other => return Err(("INVALID_SIDE", format!("side {other:?}"))),
+    };
+    let (kind, fields) = body
+        .order_configuration
+        .as_object()
+        .filter(|o| o.len() == 1)
+        .and_then(|o| o.iter().next())
+        .ok_or((
+            "UNSUPPORTED_ORDER_CONFIGURATION",
+            "exactly one order configuration".into(),
+        ))?;
+    let text = |key: &str| fields.get(key).and_then(Value::as_str);
+    let size = text("base_size").ok_or((
+        "UNSUPPORTED_ORDER_CONFIGURATION",
+        "base_size is required".into(),
+    ))?;
+    let lots = rules
+        .base_increment
+        .parse_count(size.as_bytes())
+        .map_err(|_| {
+            (
+                "INVALID_SIZE_PRECISION",
+                format!("base_size {size} is not on the base increment"),
+            )
+        })?;
+    if lots < rules.base_min_lots || lots > rules.base_max_lots {
+        return Err((
+            "INVALID_SIZE",
+            format!("base_size {size} is outside the product's min/max"),
+        ));
+    }
+    if kind == "market_market_ioc" {
+        return Ok(());
+    }
+    let limits = [
+        "limit_limit_gtc",
+        "limit_limit_gtd",
+        "limit_limit_fok",
+        "sor_limit_ioc",
+        "stop_limit_stop_limit_gtc",
+    ];
+    if !limits.contains(&kind.as_str()) {
+        return Err((
+            "UNSUPPORTED_ORDER_CONFIGURATION",
+            format!("{kind} is not supported"),
+        ));
+    }
+    let price =
+        text("limit_price").ok_or(("INVALID_LIMIT_PRICE", "limit_price is required".into()))?;
+    let ticks = rules
+        .price_increment
+        .parse_count(price.as_bytes())
+        .map_err(|_| {
+            (
+                "INVALID_PRICE_PRECISION",
+                format!("limit_price {price} is not on the price increment"),
+            )
+        })?;
+    if ticks <= 0 {
+        return Err(("INVALID_LIMIT_PRICE", "limit_price must be positive".into()));
+    }
+    let post_only = fields
+        .get("post_only")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    let crosses = if buy {
+        rules.best_ask_ticks.is_some_and(|ask| ticks >= ask)
+    } else {
+        rules.best_bid_ticks.is_some_and(|bid| ticks <= bid)
+    };
+    if post_only && crosses {
+        return Err((
+            "INVALID_LIMIT_PRICE_POST_ONLY",
+            "Post only limit order would cross the order book".into(),
+        ));
+    }
+    Ok(())
+}
+
+async fn create_order(
+    State(shared): State<Arc<Shared>>,
+    method: Method,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let kid = match shared.admit(&method, CREATE_ORDER_PATH, &headers) {
+        Ok(kid) => kid,
+        Err(refusal) => return refusal.into_response(),
+    };
+    shared.log_ok("POST", CREATE_ORDER_PATH, kid);
+    let Ok(create) = serde_json::from_slice::<CreateBody>(&body) else {
+        let body = json!({"error": "INVALID_ARGUMENT", "code": 3, "message": "the order body does not parse", "details": []});
+        return json_response(StatusCode::BAD_REQUEST, &body);
+    };
+    let mut state = lock(&shared.state);
+    if let Some(existing) = state
+        .by_client_id
+        .get(&create.client_order_id)
+        .and_then(|id| state.orders.get(id))
+    {
+        return json_response(StatusCode::OK, &accepted(existing));
+    }
+    let Some(rules) = shared.rules.get(&create.product_id) else {
+        return json_response(
+            StatusCode::OK,
+            &rejected("INVALID_PRODUCT_ID", "unknown product"),
+        );
+    };
+    if let Err((reason, message)) = check_order(rules, &create) {
+        return json_response(StatusCode::OK, &rejected(reason, &message));
+    }
+    state.next_order += 1;
+    let order = SimOrder {
+        order_id: format!("5a1e0000-0000-4000-8000-{:012x}", state.next_order),
+        client_order_id: create.client_order_id.clone(),
+        product_id: create.product_id,
+        side: create.side,
+        configuration: create.order_configuration,
+        status: "OPEN".to_owned(),
+    };
+    state.created += 1;
+    state
+        .by_client_id
+        .insert(create.client_order_id, order.order_id.clone());
+    let response = accepted(&order);
+    state.orders.insert(order.order_id.clone(), order);
+    json_response(StatusCode::OK, &response)
+}
+
+#[derive(Deserialize)]
+struct CancelBody {
+    order_ids: Vec<String>,
+}
+
+async fn batch_cancel(
+    State(shared): State<Arc<Shared>>,
+    method: Method,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let kid = match shared.admit(&method, BATCH_CANCEL_PATH, &headers) {
+        Ok(kid) => kid,
+        Err(refusal) => return refusal.into_response(),
+    };
+    shared.log_ok("POST", BATCH_CANCEL_PATH, kid);
+    let Ok(cancel) = serde_json::from_slice::<CancelBody>(&body) else {
+        let body = json!({"error": "INVALID_ARGUMENT", "code": 3, "message": "the cancel body does not parse", "details": []});
+        return json_response(StatusCode::BAD_REQUEST, &body);
+    };
+    let mut state = lock(&shared.state);
+    let results: Vec<Value> = cancel
+        .order_ids
+        .iter()
+        .map(|id| {
+            let (success, reason) = match state.orders.get_mut(id) {
+                Some(order) if order.status == "OPEN" => {
+                    order.status = "CANCELLED".to_owned();
+                    (true, "UNKNOWN_CANCEL_FAILURE_REASON")
+                }
+                Some(_) => (false, "DUPLICATE_CANCEL_REQUEST"),
+                None => (false, "UNKNOWN_CANCEL_ORDER"),
+            };
+            json!({"success": success, "failure_reason": reason, "order_id": id})
+        })
+        .collect();
+    json_response(StatusCode::OK, &json!({ "results": results }))
+}
+
+async fn get_order(
+    State(shared): State<Arc<Shared>>,
+    method: Method,
+    headers: HeaderMap,
+    UrlPath(order_id): UrlPath<String>,
+) -> Response {
+    let path = format!("{GET_ORDER_PREFIX}{order_id}");
+    let kid = match shared.admit(&method, &path, &headers) {
+        Ok(kid) => kid,
+        Err(refusal) => return refusal.into_response(),
+    };
+    shared.log_ok("GET", &path, kid);
+    let state = lock(&shared.state);
+    match state.orders.get(&order_id) {
+        Some(order) => json_response(
+            StatusCode::OK,
+            &json!({"order": {
+                "order_id": order.order_id, "client_order_id": order.client_order_id,
+                "product_id": order.product_id, "side": order.side, "status": order.status,
+                "order_configuration": order.configuration,
+                "filled_size": "0", "number_of_fills": "0",
+            }}),
+        ),
+        None => json_response(
+            StatusCode::NOT_FOUND,
+            &json!({"error": "NOT_FOUND", "code": 5, "message": "order not found", "details": []}),
+        ),
+    }
+}
