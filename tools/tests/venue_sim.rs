@@ -297,3 +297,39 @@ fn the_coinbase_sim_binary_serves_a_key_file_and_refuses_a_loose_one() {
         "{outcome:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_client_rate_limit_keeps_a_burst_below_the_venue_limit() {
+    // Proves a burst of 90 concurrent creates through a client limited to the venue's
+    // 30/s is all accepted with no 429: the client spaces them, the venue never has to
+    // refuse (without the limit, the same venue answers 429: see the test above).
+    let Some(data) = data() else { return };
+    let key = test_key();
+    let sim = start(&data, &key, 30).await;
+    let client = client(&sim, key).with_private_rate(std::num::NonZeroU32::new(30).unwrap());
+    let started = std::time::Instant::now();
+    let tasks: Vec<_> = (0..90)
+        .map(|i| {
+            let client = client.clone();
+            tokio::spawn(async move {
+                client
+                    .create_order(&gtc(100 + i, Side::Buy, 6_000_000, false))
+                    .await
+            })
+        })
+        .collect();
+    for task in tasks {
+        let outcome = task.await.expect("task").expect("answered, not refused");
+        assert!(
+            matches!(outcome, CreateOutcome::Accepted { .. }),
+            "{outcome:?}"
+        );
+    }
+    assert!(sim.requests().iter().all(|r| r.status == 200));
+    assert_eq!(sim.orders_created(), 90);
+    assert!(
+        started.elapsed() >= Duration::from_millis(3000),
+        "90 requests spaced for 27/s take over 3 s: {:?}",
+        started.elapsed()
+    );
+}

@@ -2,13 +2,21 @@
 //! request gets a fresh JWT for its method and path, bodies and answers go through
 //! [`super::orders`].
 //!
+//! Private requests pass a client-side rate limit ([`TradingClient::with_private_rate`]):
+//! evenly spaced (GCRA, no burst) a little below the configured rate, so that no one-second
+//! window at the venue sees more than the rate even with network jitter, and the venue
+//! never needs to answer 429 in normal operation.
+//!
 //! A create whose answer never arrives (timeout, connection lost after sending) is
 //! [`SendError::Unknown`]: the order may or may not exist at the venue. The caller keeps it
 //! unknown until reconciled (or re-sends it with the same `client_order_id`, which the
 //! venue treats as the same order); it is never assumed dead or alive.
 
+use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
+
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 
 use serde_json::Value;
 
@@ -41,7 +49,13 @@ pub struct TradingClient {
     /// Seconds since the Unix epoch, for the tokens' `nbf` (the venue's clock, ideally:
     /// see `GET /time`).
     now_s: fn() -> u64,
+    /// The private endpoints' shared rate limit (`None`: unlimited).
+    private_limit: Option<Arc<DefaultDirectRateLimiter>>,
 }
+
+/// Spacing margin of the client-side limit: requests leave at most at this fraction of the
+/// configured rate, leaving room for jitter between here and the venue.
+const RATE_MARGIN_PERCENT: u32 = 90;
 
 fn system_now_s() -> u64 {
     std::time::SystemTime::now()
@@ -62,7 +76,18 @@ impl TradingClient {
             base_url: base_url.trim_end_matches('/').to_owned(),
             key,
             now_s: system_now_s,
+            private_limit: None,
         })
+    }
+
+    /// Limits private requests (every order endpoint) to `per_s` per second, evenly spaced.
+    pub fn with_private_rate(mut self, per_s: NonZeroU32) -> Self {
+        let spacing = Duration::from_secs(1) * 100 / (per_s.get() * RATE_MARGIN_PERCENT);
+        let quota = Quota::with_period(spacing)
+            .unwrap_or_else(|| Quota::per_second(per_s))
+            .allow_burst(NonZeroU32::MIN);
+        self.private_limit = Some(Arc::new(RateLimiter::direct(quota)));
+        self
     }
 
     async fn send(
@@ -71,6 +96,9 @@ impl TradingClient {
         path: &str,
         body: Option<&Value>,
     ) -> Result<(u16, Vec<u8>), SendError> {
+        if let Some(limit) = &self.private_limit {
+            limit.until_ready().await;
+        }
         let token = self.key.rest_jwt(method.as_str(), path, (self.now_s)())?;
         let mut request = self
             .http
