@@ -333,3 +333,62 @@ async fn the_client_rate_limit_keeps_a_burst_below_the_venue_limit() {
         started.elapsed()
     );
 }
+
+#[tokio::test]
+async fn resting_orders_are_edited_in_place() {
+    // Proves an edit of a resting GTC order changes its price and size and keeps its id; an
+    // edit that would make a post-only order cross, an edit off the increments and an edit
+    // of a cancelled or unknown order are rejected with their reasons and change nothing.
+    use traider_gateways::coinbase::orders::{EditOutcome, edit_order_body};
+    let Some(data) = data() else { return };
+    let key = test_key();
+    let sim = start(&data, &key, 30).await;
+    let client = client(&sim, key);
+    let CreateOutcome::Accepted { order_id, .. } = client
+        .create_order(&gtc(50, Side::Buy, 6_000_000, true))
+        .await
+        .unwrap()
+    else {
+        panic!("accepted");
+    };
+    let edit = edit_order_body(&order_id, &btc(), 6_100_000, 20_000);
+    assert_eq!(
+        client.edit_order(&edit).await.unwrap(),
+        EditOutcome::Accepted
+    );
+    let fields =
+        client.get_order(&order_id).await.unwrap()["order_configuration"]["limit_limit_gtc"]
+            .clone();
+    assert_eq!(
+        (fields["limit_price"].as_str(), fields["base_size"].as_str()),
+        (Some("61000"), Some("0.0002"))
+    );
+    let rejected = |reason: &str| EditOutcome::Rejected {
+        reasons: vec![reason.to_owned()],
+    };
+    let crossing = edit_order_body(&order_id, &btc(), 6_508_367, 20_000);
+    assert_eq!(
+        client.edit_order(&crossing).await.unwrap(),
+        rejected("INVALID_LIMIT_PRICE_POST_ONLY")
+    );
+    let mut off_grid = edit.clone();
+    off_grid["price"] = json!("61000.005");
+    assert_eq!(
+        client.edit_order(&off_grid).await.unwrap(),
+        rejected("INVALID_PRICE_PRECISION")
+    );
+    let fields_after =
+        client.get_order(&order_id).await.unwrap()["order_configuration"]["limit_limit_gtc"]
+            .clone();
+    assert_eq!(fields_after, fields, "a rejected edit changes nothing");
+    client.cancel_orders(&[&order_id]).await.unwrap();
+    assert_eq!(
+        client.edit_order(&edit).await.unwrap(),
+        rejected("INVALID_ORDER_STATUS")
+    );
+    let unknown = edit_order_body("no-such-order", &btc(), 6_100_000, 20_000);
+    assert_eq!(
+        client.edit_order(&unknown).await.unwrap(),
+        rejected("ORDER_NOT_FOUND")
+    );
+}

@@ -22,8 +22,9 @@ use serde_json::Value;
 
 use super::auth::{ApiKey, AuthError};
 use super::orders::{
-    ApiError, BATCH_CANCEL_PATH, CREATE_ORDER_PATH, CancelResult, CreateOutcome, batch_cancel_body,
-    check_status, parse_cancel_response, parse_create_response,
+    ApiError, BATCH_CANCEL_PATH, CREATE_ORDER_PATH, CancelResult, CreateOutcome, EDIT_ORDER_PATH,
+    EditOutcome, batch_cancel_body, check_status, parse_cancel_response, parse_create_response,
+    parse_edit_response,
 };
 
 /// Why a request has no usable answer.
@@ -136,6 +137,14 @@ impl TradingClient {
             .send(reqwest::Method::POST, BATCH_CANCEL_PATH, Some(&body))
             .await?;
         Ok(parse_cancel_response(status, &bytes)?)
+    }
+
+    /// `POST /orders/edit` with `body` (from [`super::orders::edit_order_body`]).
+    pub async fn edit_order(&self, body: &Value) -> Result<EditOutcome, SendError> {
+        let (status, bytes) = self
+            .send(reqwest::Method::POST, EDIT_ORDER_PATH, Some(body))
+            .await?;
+        Ok(parse_edit_response(status, &bytes)?)
     }
 
     /// `GET /orders/historical/{order_id}`: the order object.

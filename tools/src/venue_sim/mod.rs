@@ -1,8 +1,8 @@
 //! `coinbase-sim`'s order entry: a local stand-in for Advanced Trade's authenticated REST
 //! order endpoints, on 127.0.0.1, for live-mode tests without the network.
 //!
-//! This first part serves `POST /orders`, `POST /orders/batch_cancel` and
-//! `GET /orders/historical/{order_id}` (plus public `GET /time`) and applies the rules that
+//! This first part serves `POST /orders`, `POST /orders/batch_cancel`, `POST /orders/edit`
+//! and `GET /orders/historical/{order_id}` (plus public `GET /time`) and applies the rules that
 //! matter to a client:
 //! - every request needs `Authorization: Bearer <JWT>` that verifies against the configured
 //!   key, with `uri` = `"METHOD api.coinbase.com/path"`; anything else is a plain-text 401;
@@ -34,7 +34,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use traider_core::num::Increment;
 use traider_gateways::coinbase::auth::{PublicKey, REST_URI_HOST, verify_jwt};
-use traider_gateways::coinbase::orders::{BATCH_CANCEL_PATH, CREATE_ORDER_PATH};
+use traider_gateways::coinbase::orders::{BATCH_CANCEL_PATH, CREATE_ORDER_PATH, EDIT_ORDER_PATH};
 
 use crate::replay_server::{BookMirror, ReplayData};
 
@@ -240,6 +240,7 @@ pub async fn serve(config: SimConfig, data: &ReplayData) -> anyhow::Result<SimHa
     let app = Router::new()
         .route(CREATE_ORDER_PATH, post(create_order))
         .route(BATCH_CANCEL_PATH, post(batch_cancel))
+        .route(EDIT_ORDER_PATH, post(edit_order))
         .route(&format!("{GET_ORDER_PREFIX}{{order_id}}"), get(get_order))
         .route(TIME_PATH, get(crate::replay_server::rest::time))
         .with_state(Arc::clone(&shared));
@@ -581,4 +582,66 @@ async fn get_order(
             &json!({"error": "NOT_FOUND", "code": 5, "message": "order not found", "details": []}),
         ),
     }
+}
+
+#[derive(Deserialize)]
+struct EditBody {
+    order_id: String,
+    price: String,
+    size: String,
+}
+
+fn edit_rejected(reason: &str) -> Value {
+    json!({"success": false, "errors": [{
+        "edit_failure_reason": reason,
+        "preview_failure_reason": "UNKNOWN_PREVIEW_FAILURE_REASON",
+    }]})
+}
+
+/// `POST /orders/edit`: a new price and size for a resting limit GTC order, checked like a
+/// new order (increments, min/max, post-only against the book); the order keeps its id.
+async fn edit_order(
+    State(shared): State<Arc<Shared>>,
+    method: Method,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let kid = match shared.admit(&method, EDIT_ORDER_PATH, &headers) {
+        Ok(kid) => kid,
+        Err(refusal) => return refusal.into_response(),
+    };
+    shared.log_ok("POST", EDIT_ORDER_PATH, kid);
+    let Ok(edit) = serde_json::from_slice::<EditBody>(&body) else {
+        let body = json!({"error": "INVALID_ARGUMENT", "code": 3, "message": "the edit body does not parse", "details": []});
+        return json_response(StatusCode::BAD_REQUEST, &body);
+    };
+    let mut state = lock(&shared.state);
+    let Some(order) = state.orders.get_mut(&edit.order_id) else {
+        return json_response(StatusCode::OK, &edit_rejected("ORDER_NOT_FOUND"));
+    };
+    let Some(gtc) = order
+        .configuration
+        .get("limit_limit_gtc")
+        .filter(|_| order.status == "OPEN")
+        .cloned()
+    else {
+        return json_response(StatusCode::OK, &edit_rejected("INVALID_ORDER_STATUS"));
+    };
+    let mut fields = gtc;
+    fields["limit_price"] = json!(edit.price);
+    fields["base_size"] = json!(edit.size);
+    let candidate = CreateBody {
+        client_order_id: order.client_order_id.clone(),
+        product_id: order.product_id.clone(),
+        side: order.side.clone(),
+        order_configuration: json!({"limit_limit_gtc": fields}),
+    };
+    let Some(rules) = shared.rules.get(&order.product_id) else {
+        return json_response(StatusCode::OK, &edit_rejected("INVALID_PRODUCT_ID"));
+    };
+    if let Err((reason, _)) = check_order(rules, &candidate) {
+        return json_response(StatusCode::OK, &edit_rejected(reason));
+    }
+    order.configuration = candidate.order_configuration;
+    json_response(StatusCode::OK, &json!({"success": true, "errors": []}))
 }
