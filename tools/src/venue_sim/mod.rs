@@ -277,6 +277,8 @@ fn unix_now_s() -> u64 {
 enum Refusal {
     Unauthorized,
     RateLimited,
+    /// The body is not the endpoint's JSON.
+    BadBody,
 }
 
 impl IntoResponse for Refusal {
@@ -286,6 +288,10 @@ impl IntoResponse for Refusal {
             Self::RateLimited => json_response(
                 StatusCode::TOO_MANY_REQUESTS,
                 &json!({"error": "RATE_LIMIT_EXCEEDED", "code": 8, "message": "Too many requests", "details": []}),
+            ),
+            Self::BadBody => json_response(
+                StatusCode::BAD_REQUEST,
+                &json!({"error": "INVALID_ARGUMENT", "code": 3, "message": "the request body does not parse", "details": []}),
             ),
         }
     }
@@ -331,6 +337,19 @@ impl Shared {
         }
         state.recent.push_back(now);
         Ok(verified.kid)
+    }
+
+    /// [`Self::admit`], then the body as the endpoint's JSON.
+    fn admit_body<T: serde::de::DeserializeOwned>(
+        &self,
+        method: &Method,
+        path: &str,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Result<T, Refusal> {
+        let kid = self.admit(method, path, headers)?;
+        self.log_ok(method.as_str(), path, kid);
+        serde_json::from_slice(body).map_err(|_| Refusal::BadBody)
     }
 
     fn log_ok(&self, method: &str, path: &str, kid: String) {
@@ -471,14 +490,9 @@ async fn create_order(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let kid = match shared.admit(&method, CREATE_ORDER_PATH, &headers) {
-        Ok(kid) => kid,
+    let create: CreateBody = match shared.admit_body(&method, CREATE_ORDER_PATH, &headers, &body) {
+        Ok(parsed) => parsed,
         Err(refusal) => return refusal.into_response(),
-    };
-    shared.log_ok("POST", CREATE_ORDER_PATH, kid);
-    let Ok(create) = serde_json::from_slice::<CreateBody>(&body) else {
-        let body = json!({"error": "INVALID_ARGUMENT", "code": 3, "message": "the order body does not parse", "details": []});
-        return json_response(StatusCode::BAD_REQUEST, &body);
     };
     let mut state = lock(&shared.state);
     if let Some(existing) = state
@@ -526,14 +540,9 @@ async fn batch_cancel(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let kid = match shared.admit(&method, BATCH_CANCEL_PATH, &headers) {
-        Ok(kid) => kid,
+    let cancel: CancelBody = match shared.admit_body(&method, BATCH_CANCEL_PATH, &headers, &body) {
+        Ok(parsed) => parsed,
         Err(refusal) => return refusal.into_response(),
-    };
-    shared.log_ok("POST", BATCH_CANCEL_PATH, kid);
-    let Ok(cancel) = serde_json::from_slice::<CancelBody>(&body) else {
-        let body = json!({"error": "INVALID_ARGUMENT", "code": 3, "message": "the cancel body does not parse", "details": []});
-        return json_response(StatusCode::BAD_REQUEST, &body);
     };
     let mut state = lock(&shared.state);
     let results: Vec<Value> = cancel
@@ -606,14 +615,9 @@ async fn edit_order(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let kid = match shared.admit(&method, EDIT_ORDER_PATH, &headers) {
-        Ok(kid) => kid,
+    let edit: EditBody = match shared.admit_body(&method, EDIT_ORDER_PATH, &headers, &body) {
+        Ok(parsed) => parsed,
         Err(refusal) => return refusal.into_response(),
-    };
-    shared.log_ok("POST", EDIT_ORDER_PATH, kid);
-    let Ok(edit) = serde_json::from_slice::<EditBody>(&body) else {
-        let body = json!({"error": "INVALID_ARGUMENT", "code": 3, "message": "the edit body does not parse", "details": []});
-        return json_response(StatusCode::BAD_REQUEST, &body);
     };
     let mut state = lock(&shared.state);
     let Some(order) = state.orders.get_mut(&edit.order_id) else {
