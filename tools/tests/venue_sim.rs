@@ -35,6 +35,7 @@ async fn start(data: &ReplayData, key: &ApiKey, rate: u32) -> SimHandle {
         listen: "127.0.0.1:0".parse().expect("address"),
         key: key.public_key(),
         private_rate_per_s: rate,
+        taker_fee_bps: 60,
     };
     serve(config, data).await.expect("coinbase-sim starts")
 }
@@ -391,4 +392,155 @@ async fn resting_orders_are_edited_in_place() {
         client.edit_order(&unknown).await.unwrap(),
         rejected("ORDER_NOT_FOUND")
     );
+}
+
+/// `price × size × 60 bps` of decimal strings, exactly, as a decimal string's integer
+/// units at 10^-(price scale + size scale + 4), for comparing commissions.
+fn commission_units(price: &str, size: &str) -> (i128, u32) {
+    let units = |text: &str| {
+        let (whole, frac) = text.split_once('.').unwrap_or((text, ""));
+        (
+            format!("{whole}{frac}").parse::<i128>().expect("decimal"),
+            frac.len() as u32,
+        )
+    };
+    let ((p, ps), (q, qs)) = (units(price), units(size));
+    (p * q * 60, ps + qs + 4)
+}
+
+fn same_decimal(a: (i128, u32), text: &str) -> bool {
+    let (whole, frac) = text.split_once('.').unwrap_or((text, ""));
+    let value: i128 = format!("{whole}{frac}").parse().expect("decimal");
+    let scale = frac.len() as u32;
+    let (units, s) = a;
+    if s >= scale {
+        units == value * 10_i128.pow(s - scale)
+    } else {
+        units * 10_i128.pow(scale - s) == value
+    }
+}
+
+#[tokio::test]
+async fn taking_orders_fill_against_the_recorded_book_and_consume_it() {
+    // Proves execution against the recorded book (SOURCES.md oracle: BTC-USD best bid
+    // 65083.66 x 0.23929087, best ask 65083.67 x 0.29040961): an IOC buy walks the asks best
+    // first within its limit and fills exactly its size, each fill paying 60 bps of its
+    // notional; the book is consumed (a post-only buy at the old best ask now rests); a FOK
+    // larger than the depth within its limit fills nothing; an IOC sell takes the bid; and
+    // the fills endpoint returns what the venue recorded.
+    let Some(data) = data() else { return };
+    let key = test_key();
+    let sim = start(&data, &key, 1000).await;
+    let client = client(&sim, key);
+    let ioc = |id, side, price_ticks, size_lots| {
+        create_order_body(
+            ClientOrderId::new(5, id),
+            side,
+            &btc(),
+            &OrderConfiguration::LimitIoc {
+                price_ticks,
+                size_lots,
+            },
+        )
+    };
+    let CreateOutcome::Accepted { order_id, .. } = client
+        .create_order(&ioc(1, Side::Buy, 6_509_000, 50_000_000))
+        .await
+        .unwrap()
+    else {
+        panic!("accepted");
+    };
+    let fills = client.list_fills(&order_id).await.unwrap();
+    assert!(
+        fills.len() >= 2,
+        "0.5 BTC takes more than the best level: {fills:?}"
+    );
+    assert_eq!(
+        (fills[0]["price"].as_str(), fills[0]["size"].as_str()),
+        (Some("65083.67"), Some("0.29040961"))
+    );
+    let lots = |f: &serde_json::Value| {
+        btc()
+            .base_increment
+            .parse_count(f["size"].as_str().unwrap().as_bytes())
+            .unwrap()
+    };
+    let ticks = |f: &serde_json::Value| {
+        btc()
+            .price_increment
+            .parse_count(f["price"].as_str().unwrap().as_bytes())
+            .unwrap()
+    };
+    assert_eq!(fills.iter().map(lots).sum::<i64>(), 50_000_000);
+    assert!(
+        fills.windows(2).all(|w| ticks(&w[0]) < ticks(&w[1])),
+        "best price first"
+    );
+    assert!(
+        fills
+            .iter()
+            .all(|f| ticks(f) <= 6_509_000 && f["liquidity_indicator"] == "TAKER")
+    );
+    for fill in &fills {
+        let expected = commission_units(
+            fill["price"].as_str().unwrap(),
+            fill["size"].as_str().unwrap(),
+        );
+        assert!(
+            same_decimal(expected, fill["commission"].as_str().unwrap()),
+            "{fill}"
+        );
+    }
+    let order = client.get_order(&order_id).await.unwrap();
+    assert_eq!(
+        (order["status"].as_str(), order["filled_size"].as_str()),
+        (Some("FILLED"), Some("0.5"))
+    );
+
+    let rests = client
+        .create_order(&gtc(2, Side::Buy, 6_508_367, true))
+        .await
+        .unwrap();
+    assert!(
+        matches!(rests, CreateOutcome::Accepted { .. }),
+        "the old best ask was taken: {rests:?}"
+    );
+
+    let fok = create_order_body(
+        ClientOrderId::new(5, 3),
+        Side::Buy,
+        &btc(),
+        &OrderConfiguration::LimitFok {
+            price_ticks: 6_509_000,
+            size_lots: 100_000_000_000,
+        },
+    );
+    let CreateOutcome::Accepted {
+        order_id: fok_id, ..
+    } = client.create_order(&fok).await.unwrap()
+    else {
+        panic!("accepted");
+    };
+    assert!(client.list_fills(&fok_id).await.unwrap().is_empty());
+    assert_eq!(
+        client.get_order(&fok_id).await.unwrap()["status"],
+        "CANCELLED"
+    );
+
+    let CreateOutcome::Accepted {
+        order_id: sell_id, ..
+    } = client
+        .create_order(&ioc(4, Side::Sell, 6_508_366, 10_000_000))
+        .await
+        .unwrap()
+    else {
+        panic!("accepted");
+    };
+    let sells = client.list_fills(&sell_id).await.unwrap();
+    assert_eq!(sells.len(), 1);
+    assert_eq!(
+        (sells[0]["price"].as_str(), sells[0]["size"].as_str()),
+        (Some("65083.66"), Some("0.1"))
+    );
+    assert_eq!(sim.fills().len(), fills.len() + 1);
 }

@@ -147,6 +147,24 @@ impl TradingClient {
         Ok(parse_edit_response(status, &bytes)?)
     }
 
+    /// `GET /orders/historical/fills` for `order_id`: the fill objects (first page).
+    pub async fn list_fills(&self, order_id: &str) -> Result<Vec<Value>, SendError> {
+        let path = format!("/api/v3/brokerage/orders/historical/fills?order_ids={order_id}");
+        let (status, bytes) = self.send(reqwest::Method::GET, &path, None).await?;
+        check_status(status, &bytes)?;
+        let mut value: Value = serde_json::from_slice(&bytes).map_err(|e| ApiError::Malformed {
+            reason: e.to_string(),
+            snippet: String::from_utf8_lossy(&bytes).chars().take(200).collect(),
+        })?;
+        match value["fills"].take() {
+            Value::Array(fills) => Ok(fills),
+            _ => Err(SendError::Api(ApiError::Malformed {
+                reason: "no fills array".to_owned(),
+                snippet: String::from_utf8_lossy(&bytes).chars().take(200).collect(),
+            })),
+        }
+    }
+
     /// `GET /orders/historical/{order_id}`: the order object.
     pub async fn get_order(&self, order_id: &str) -> Result<Value, SendError> {
         let path = format!("/api/v3/brokerage/orders/historical/{order_id}");

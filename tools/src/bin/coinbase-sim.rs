@@ -33,6 +33,9 @@ struct Args {
     /// Private requests allowed per second; more are answered 429.
     #[arg(long, default_value_t = 30)]
     rate: u32,
+    /// Fee on taking liquidity, in basis points.
+    #[arg(long, default_value_t = 60)]
+    taker_fee_bps: u32,
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -46,6 +49,7 @@ async fn main() -> anyhow::Result<()> {
         listen: args.listen,
         key: key.public_key(),
         private_rate_per_s: args.rate,
+        taker_fee_bps: args.taker_fee_bps,
     };
     drop(key);
     let sim = serve(config, &data).await?;

@@ -140,6 +140,18 @@ impl BookMirror {
             .map(|b| (b.bids.len(), b.offers.len()))
     }
 
+    /// Every level of `product_id`, best first: `(bids, offers)`.
+    pub fn levels(&self, product_id: &str) -> Option<(Vec<LevelText<'_>>, Vec<LevelText<'_>>)> {
+        let book = self.books.get(product_id)?;
+        fn text(level: &Level) -> LevelText<'_> {
+            (&level.price, &level.quantity)
+        }
+        Some((
+            book.bids.values().map(text).collect(),
+            book.offers.values().map(text).collect(),
+        ))
+    }
+
     /// Best bid and best offer.
     pub fn best(&self, product_id: &str) -> Option<(Option<LevelText<'_>>, Option<LevelText<'_>>)> {
         let book = self.books.get(product_id)?;

@@ -2,7 +2,8 @@
 //! order endpoints, on 127.0.0.1, for live-mode tests without the network.
 //!
 //! This first part serves `POST /orders`, `POST /orders/batch_cancel`, `POST /orders/edit`
-//! and `GET /orders/historical/{order_id}` (plus public `GET /time`) and applies the rules that
+//! `GET /orders/historical/{order_id}` and `GET /orders/historical/fills` (plus public
+//! `GET /time`) and applies the rules that
 //! matter to a client:
 //! - every request needs `Authorization: Bearer <JWT>` that verifies against the configured
 //!   key, with `uri` = `"METHOD api.coinbase.com/path"`; anything else is a plain-text 401;
@@ -14,8 +15,10 @@
 //!   would cross the capture's book are rejected. Rejections are HTTP 200 with
 //!   `success: false`, as Coinbase does.
 //!
-//! Orders rest until cancelled (matching against the replayed book and the user channel
-//! come next). Every request is logged with its verdict, for tests to inspect.
+//! Orders execute against each product's book as the capture leaves it: market, IOC and FOK
+//! orders and the crossing part of a limit order take liquidity (consuming the book, paying
+//! the taker fee); what rests does not match later (replayed market data and the user
+//! channel come next). Every request is logged with its verdict, for tests to inspect.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
@@ -30,14 +33,17 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use std::cmp::Reverse;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
-use traider_core::num::Increment;
+use traider_core::num::{DecimalDisplay, Increment};
 use traider_gateways::coinbase::auth::{PublicKey, REST_URI_HOST, verify_jwt};
 use traider_gateways::coinbase::orders::{BATCH_CANCEL_PATH, CREATE_ORDER_PATH, EDIT_ORDER_PATH};
 
 use crate::replay_server::{BookMirror, ReplayData};
 
+/// `GET /orders/historical/fills`.
+pub const FILLS_PATH: &str = "/api/v3/brokerage/orders/historical/fills";
 /// Path prefix of `GET /orders/historical/{order_id}`.
 pub const GET_ORDER_PREFIX: &str = "/api/v3/brokerage/orders/historical/";
 /// The venue's public time endpoint.
@@ -52,6 +58,8 @@ pub struct SimConfig {
     pub key: PublicKey,
     /// Private requests allowed per second (Coinbase: 30).
     pub private_rate_per_s: u32,
+    /// Fee on taking liquidity, in basis points (Coinbase's entry tier: 60).
+    pub taker_fee_bps: u32,
 }
 
 /// A product's trading rules, in integers.
@@ -62,9 +70,78 @@ struct Rules {
     base_min_lots: i64,
     base_max_lots: i64,
     trading_disabled: bool,
-    /// Best bid and ask of the capture's book at its end, in ticks.
-    best_bid_ticks: Option<i64>,
-    best_ask_ticks: Option<i64>,
+}
+
+/// A product's book at the venue: the capture's book at its end, in ticks and lots, which
+/// taking orders consume.
+#[derive(Clone, Debug, Default)]
+struct SimBook {
+    bids: BTreeMap<Reverse<i64>, i64>,
+    asks: BTreeMap<i64, i64>,
+}
+
+impl SimBook {
+    fn best_bid(&self) -> Option<i64> {
+        self.bids.keys().next().map(|Reverse(ticks)| *ticks)
+    }
+
+    fn best_ask(&self) -> Option<i64> {
+        self.asks.keys().next().copied()
+    }
+
+    /// Lots available to a `buy` (or sell) at `limit` or better (`None`: any price).
+    fn available(&self, buy: bool, limit: Option<i64>) -> i64 {
+        if buy {
+            self.asks
+                .iter()
+                .take_while(|(ticks, _)| limit.is_none_or(|l| **ticks <= l))
+                .map(|(_, lots)| lots)
+                .sum()
+        } else {
+            self.bids
+                .iter()
+                .take_while(|(Reverse(ticks), _)| limit.is_none_or(|l| *ticks >= l))
+                .map(|(_, lots)| lots)
+                .sum()
+        }
+    }
+
+    /// Takes up to `lots` at `limit` or better, best price first; returns `(ticks, lots)`
+    /// per level taken, and removes what it took from the book.
+    fn take(&mut self, buy: bool, limit: Option<i64>, mut lots: i64) -> Vec<(i64, i64)> {
+        let mut taken = Vec::new();
+        while lots > 0 {
+            let next = if buy {
+                self.asks
+                    .iter()
+                    .next()
+                    .map(|(t, l)| (*t, *l))
+                    .filter(|(t, _)| limit.is_none_or(|l| *t <= l))
+            } else {
+                self.bids
+                    .iter()
+                    .next()
+                    .map(|(Reverse(t), l)| (*t, *l))
+                    .filter(|(t, _)| limit.is_none_or(|l| *t >= l))
+            };
+            let Some((ticks, size)) = next else { break };
+            let fill = size.min(lots);
+            lots -= fill;
+            taken.push((ticks, fill));
+            if buy {
+                if fill == size {
+                    self.asks.remove(&ticks);
+                } else {
+                    self.asks.insert(ticks, size - fill);
+                }
+            } else if fill == size {
+                self.bids.remove(&Reverse(ticks));
+            } else {
+                self.bids.insert(Reverse(ticks), size - fill);
+            }
+        }
+        taken
+    }
 }
 
 /// One order at the simulated venue.
@@ -76,8 +153,22 @@ pub struct SimOrder {
     pub side: String,
     /// The `order_configuration` as received.
     pub configuration: Value,
-    /// `OPEN` or `CANCELLED`.
+    /// `OPEN`, `FILLED` or `CANCELLED`.
     pub status: String,
+    pub filled_lots: i64,
+    pub fills: u32,
+}
+
+/// One fill at the simulated venue (always taker: resting orders do not match later).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SimFill {
+    pub trade_id: String,
+    pub order_id: String,
+    pub product_id: String,
+    pub side: String,
+    pub price: String,
+    pub size: String,
+    pub commission: String,
 }
 
 /// One request the venue received, and what it answered.
@@ -93,9 +184,12 @@ pub struct RequestLog {
 
 #[derive(Default)]
 struct Book {
+    books: BTreeMap<String, SimBook>,
+    fills: Vec<SimFill>,
     orders: BTreeMap<String, SimOrder>,
     by_client_id: BTreeMap<String, String>,
     next_order: u64,
+    next_fill: u64,
     requests: Vec<RequestLog>,
     recent: VecDeque<Instant>,
     created: u64,
@@ -123,6 +217,11 @@ impl SimHandle {
     /// Every order the venue holds, by order id.
     pub fn orders(&self) -> Vec<SimOrder> {
         self.lock().orders.values().cloned().collect()
+    }
+
+    /// Every fill, in order.
+    pub fn fills(&self) -> Vec<SimFill> {
+        self.lock().fills.clone()
     }
 
     /// Orders created (idempotent repeats do not count).
@@ -168,8 +267,10 @@ struct ProductJson {
     trading_disabled: bool,
 }
 
-/// The product rules and end-of-capture book tops of `data`.
-fn rules_of(data: &ReplayData) -> anyhow::Result<BTreeMap<String, Rules>> {
+type Products = (BTreeMap<String, Rules>, BTreeMap<String, SimBook>);
+
+/// The product rules of `data`, and each product's book at the capture's end.
+fn rules_of(data: &ReplayData) -> anyhow::Result<Products> {
     let body = data
         .products_body
         .as_deref()
@@ -182,6 +283,7 @@ fn rules_of(data: &ReplayData) -> anyhow::Result<BTreeMap<String, Rules>> {
         }
     }
     let mut rules = BTreeMap::new();
+    let mut books = BTreeMap::new();
     for product in products.products {
         let price_text = if product.price_increment.is_empty() {
             &product.quote_increment
@@ -201,7 +303,20 @@ fn rules_of(data: &ReplayData) -> anyhow::Result<BTreeMap<String, Rules>> {
             continue;
         };
         let ticks = |text: &str| price_increment.parse_count(text.as_bytes()).ok();
-        let (bid, ask) = book.best(&product.product_id).unwrap_or((None, None));
+        if let Some((bids, asks)) = book.levels(&product.product_id) {
+            let mut sim = SimBook::default();
+            for (price, size) in bids {
+                if let (Some(t), Some(l)) = (ticks(price), lots(size)) {
+                    sim.bids.insert(Reverse(t), l);
+                }
+            }
+            for (price, size) in asks {
+                if let (Some(t), Some(l)) = (ticks(price), lots(size)) {
+                    sim.asks.insert(t, l);
+                }
+            }
+            books.insert(product.product_id.clone(), sim);
+        }
         rules.insert(
             product.product_id.clone(),
             Rules {
@@ -211,12 +326,10 @@ fn rules_of(data: &ReplayData) -> anyhow::Result<BTreeMap<String, Rules>> {
                 base_max_lots,
                 trading_disabled: product.trading_disabled
                     || !product.status.eq_ignore_ascii_case("online"),
-                best_bid_ticks: bid.and_then(|(price, _)| ticks(price)),
-                best_ask_ticks: ask.and_then(|(price, _)| ticks(price)),
             },
         );
     }
-    Ok(rules)
+    Ok((rules, books))
 }
 
 /// Binds `config.listen` and serves the order endpoints for the products of `data`.
@@ -230,10 +343,14 @@ pub async fn serve(config: SimConfig, data: &ReplayData) -> anyhow::Result<SimHa
         config.private_rate_per_s > 0,
         "private_rate_per_s must be positive"
     );
+    let (rules, books) = rules_of(data)?;
     let shared = Arc::new(Shared {
-        rules: rules_of(data)?,
+        rules,
         config,
-        state: Mutex::new(Book::default()),
+        state: Mutex::new(Book {
+            books,
+            ..Book::default()
+        }),
     });
     let listener = TcpListener::bind(shared.config.listen).await?;
     let addr = listener.local_addr()?;
@@ -241,6 +358,7 @@ pub async fn serve(config: SimConfig, data: &ReplayData) -> anyhow::Result<SimHa
         .route(CREATE_ORDER_PATH, post(create_order))
         .route(BATCH_CANCEL_PATH, post(batch_cancel))
         .route(EDIT_ORDER_PATH, post(edit_order))
+        .route(FILLS_PATH, get(list_fills))
         .route(&format!("{GET_ORDER_PREFIX}{{order_id}}"), get(get_order))
         .route(TIME_PATH, get(crate::replay_server::rest::time))
         .with_state(Arc::clone(&shared));
@@ -394,8 +512,22 @@ fn accepted(order: &SimOrder) -> Value {
     })
 }
 
-/// The venue's checks of a new order; `Err((reason, message))` rejects it.
-fn check_order(rules: &Rules, body: &CreateBody) -> Result<(), (&'static str, String)> {
+/// A new order, checked: what matching needs.
+struct Checked {
+    kind: String,
+    buy: bool,
+    lots: i64,
+    /// `None` for a market order.
+    limit_ticks: Option<i64>,
+}
+
+/// The venue's checks of a new order against its product's rules and book;
+/// `Err((reason, message))` rejects it.
+fn check_order(
+    rules: &Rules,
+    book: Option<&SimBook>,
+    body: &CreateBody,
+) -> Result<Checked, (&'static str, String)> {
     if rules.trading_disabled {
         return Err((
             "ORDER_ENTRY_DISABLED",
@@ -437,7 +569,12 @@ fn check_order(rules: &Rules, body: &CreateBody) -> Result<(), (&'static str, St
         ));
     }
     if kind == "market_market_ioc" {
-        return Ok(());
+        return Ok(Checked {
+            kind: kind.clone(),
+            buy,
+            lots,
+            limit_ticks: None,
+        });
     }
     let limits = [
         "limit_limit_gtc",
@@ -471,9 +608,11 @@ fn check_order(rules: &Rules, body: &CreateBody) -> Result<(), (&'static str, St
         .and_then(Value::as_bool)
         .unwrap_or(false);
     let crosses = if buy {
-        rules.best_ask_ticks.is_some_and(|ask| ticks >= ask)
+        book.and_then(SimBook::best_ask)
+            .is_some_and(|ask| ticks >= ask)
     } else {
-        rules.best_bid_ticks.is_some_and(|bid| ticks <= bid)
+        book.and_then(SimBook::best_bid)
+            .is_some_and(|bid| ticks <= bid)
     };
     if post_only && crosses {
         return Err((
@@ -481,7 +620,69 @@ fn check_order(rules: &Rules, body: &CreateBody) -> Result<(), (&'static str, St
             "Post only limit order would cross the order book".into(),
         ));
     }
-    Ok(())
+    Ok(Checked {
+        kind: kind.clone(),
+        buy,
+        lots,
+        limit_ticks: Some(ticks),
+    })
+}
+
+/// Executes a new order against its product's book: market, IOC and FOK orders and the
+/// crossing part of a limit GTC/GTD take liquidity (a FOK all or nothing); an IOC's or
+/// market order's rest is cancelled, a limit order's rest rests (without matching later).
+fn execute(
+    config: &SimConfig,
+    state: &mut Book,
+    order: &mut SimOrder,
+    rules: &Rules,
+    checked: &Checked,
+) {
+    let takes = matches!(
+        checked.kind.as_str(),
+        "market_market_ioc"
+            | "sor_limit_ioc"
+            | "limit_limit_fok"
+            | "limit_limit_gtc"
+            | "limit_limit_gtd"
+    );
+    let Some(book) = state.books.get_mut(&order.product_id).filter(|_| takes) else {
+        return;
+    };
+    let fill_or_kill = checked.kind == "limit_limit_fok";
+    let immediate = matches!(checked.kind.as_str(), "market_market_ioc" | "sor_limit_ioc");
+    if fill_or_kill && book.available(checked.buy, checked.limit_ticks) < checked.lots {
+        order.status = "CANCELLED".to_owned();
+        return;
+    }
+    for (ticks, lots) in book.take(checked.buy, checked.limit_ticks, checked.lots) {
+        state.next_fill += 1;
+        // Commission in quote units: price × size × bps / 10^4, exactly.
+        let notional = i128::from(ticks)
+            * i128::from(rules.price_increment.step)
+            * i128::from(lots)
+            * i128::from(rules.base_increment.step);
+        let commission = DecimalDisplay {
+            units: notional * i128::from(config.taker_fee_bps),
+            scale: rules.price_increment.scale + rules.base_increment.scale + 4,
+        };
+        state.fills.push(SimFill {
+            trade_id: format!("7e1d0000-0000-4000-8000-{:012x}", state.next_fill),
+            order_id: order.order_id.clone(),
+            product_id: order.product_id.clone(),
+            side: order.side.clone(),
+            price: rules.price_increment.display(ticks).to_string(),
+            size: rules.base_increment.display(lots).to_string(),
+            commission: commission.to_string(),
+        });
+        order.filled_lots += lots;
+        order.fills += 1;
+    }
+    if order.filled_lots == checked.lots {
+        order.status = "FILLED".to_owned();
+    } else if immediate || fill_or_kill {
+        order.status = "CANCELLED".to_owned();
+    }
 }
 
 async fn create_order(
@@ -508,18 +709,24 @@ async fn create_order(
             &rejected("INVALID_PRODUCT_ID", "unknown product"),
         );
     };
-    if let Err((reason, message)) = check_order(rules, &create) {
-        return json_response(StatusCode::OK, &rejected(reason, &message));
-    }
+    let checked = match check_order(rules, state.books.get(&create.product_id), &create) {
+        Ok(checked) => checked,
+        Err((reason, message)) => {
+            return json_response(StatusCode::OK, &rejected(reason, &message));
+        }
+    };
     state.next_order += 1;
-    let order = SimOrder {
+    let mut order = SimOrder {
         order_id: format!("5a1e0000-0000-4000-8000-{:012x}", state.next_order),
         client_order_id: create.client_order_id.clone(),
         product_id: create.product_id,
         side: create.side,
         configuration: create.order_configuration,
         status: "OPEN".to_owned(),
+        filled_lots: 0,
+        fills: 0,
     };
+    execute(&shared.config, &mut state, &mut order, rules, &checked);
     state.created += 1;
     state
         .by_client_id
@@ -583,7 +790,9 @@ async fn get_order(
                 "order_id": order.order_id, "client_order_id": order.client_order_id,
                 "product_id": order.product_id, "side": order.side, "status": order.status,
                 "order_configuration": order.configuration,
-                "filled_size": "0", "number_of_fills": "0",
+                "filled_size": shared.rules.get(&order.product_id)
+                    .map_or_else(String::new, |r| r.base_increment.display(order.filled_lots).to_string()),
+                "number_of_fills": order.fills.to_string(),
             }}),
         ),
         None => json_response(
@@ -620,7 +829,8 @@ async fn edit_order(
         Err(refusal) => return refusal.into_response(),
     };
     let mut state = lock(&shared.state);
-    let Some(order) = state.orders.get_mut(&edit.order_id) else {
+    let Book { orders, books, .. } = &mut *state;
+    let Some(order) = orders.get_mut(&edit.order_id) else {
         return json_response(StatusCode::OK, &edit_rejected("ORDER_NOT_FOUND"));
     };
     let Some(gtc) = order
@@ -643,9 +853,41 @@ async fn edit_order(
     let Some(rules) = shared.rules.get(&order.product_id) else {
         return json_response(StatusCode::OK, &edit_rejected("INVALID_PRODUCT_ID"));
     };
-    if let Err((reason, _)) = check_order(rules, &candidate) {
+    if let Err((reason, _)) = check_order(rules, books.get(&candidate.product_id), &candidate) {
         return json_response(StatusCode::OK, &edit_rejected(reason));
     }
     order.configuration = candidate.order_configuration;
     json_response(StatusCode::OK, &json!({"success": true, "errors": []}))
+}
+
+/// `GET /orders/historical/fills?order_ids=...`: the fills of the given orders (all fills
+/// without the parameter), in the order they happened.
+async fn list_fills(
+    State(shared): State<Arc<Shared>>,
+    method: Method,
+    headers: HeaderMap,
+    axum::extract::RawQuery(query): axum::extract::RawQuery,
+) -> Response {
+    let kid = match shared.admit(&method, FILLS_PATH, &headers) {
+        Ok(kid) => kid,
+        Err(refusal) => return refusal.into_response(),
+    };
+    shared.log_ok("GET", FILLS_PATH, kid);
+    let wanted =
+        crate::replay_server::rest::query_values(query.as_deref().unwrap_or(""), "order_ids");
+    let state = lock(&shared.state);
+    let fills: Vec<Value> = state
+        .fills
+        .iter()
+        .filter(|f| wanted.is_empty() || wanted.contains(&f.order_id))
+        .map(|f| {
+            json!({
+                "entry_id": f.trade_id, "trade_id": f.trade_id, "order_id": f.order_id,
+                "trade_type": "FILL", "price": f.price, "size": f.size,
+                "commission": f.commission, "product_id": f.product_id,
+                "liquidity_indicator": "TAKER", "size_in_quote": false, "side": f.side,
+            })
+        })
+        .collect();
+    json_response(StatusCode::OK, &json!({"fills": fills, "cursor": ""}))
 }
