@@ -150,17 +150,11 @@ impl TradingClient {
     /// `GET /orders/historical/fills` for `order_id`: the fill objects (first page).
     pub async fn list_fills(&self, order_id: &str) -> Result<Vec<Value>, SendError> {
         let path = format!("/api/v3/brokerage/orders/historical/fills?order_ids={order_id}");
-        let (status, bytes) = self.send(reqwest::Method::GET, &path, None).await?;
-        check_status(status, &bytes)?;
-        let mut value: Value = serde_json::from_slice(&bytes).map_err(|e| ApiError::Malformed {
-            reason: e.to_string(),
-            snippet: String::from_utf8_lossy(&bytes).chars().take(200).collect(),
-        })?;
-        match value["fills"].take() {
+        match self.get_field(&path, "fills").await? {
             Value::Array(fills) => Ok(fills),
-            _ => Err(SendError::Api(ApiError::Malformed {
-                reason: "no fills array".to_owned(),
-                snippet: String::from_utf8_lossy(&bytes).chars().take(200).collect(),
+            other => Err(SendError::Api(ApiError::Malformed {
+                reason: "fills is not an array".to_owned(),
+                snippet: other.to_string().chars().take(200).collect(),
             })),
         }
     }
@@ -168,12 +162,24 @@ impl TradingClient {
     /// `GET /orders/historical/{order_id}`: the order object.
     pub async fn get_order(&self, order_id: &str) -> Result<Value, SendError> {
         let path = format!("/api/v3/brokerage/orders/historical/{order_id}");
-        let (status, bytes) = self.send(reqwest::Method::GET, &path, None).await?;
+        self.get_field(&path, "order").await
+    }
+
+    /// A GET whose answer is a JSON object; returns its `field` (Malformed if absent).
+    async fn get_field(&self, path: &str, field: &str) -> Result<Value, SendError> {
+        let (status, bytes) = self.send(reqwest::Method::GET, path, None).await?;
         check_status(status, &bytes)?;
-        let mut value: Value = serde_json::from_slice(&bytes).map_err(|e| ApiError::Malformed {
-            reason: e.to_string(),
+        let malformed = |reason: String| ApiError::Malformed {
+            reason,
             snippet: String::from_utf8_lossy(&bytes).chars().take(200).collect(),
-        })?;
-        Ok(value["order"].take())
+        };
+        let mut value: Value =
+            serde_json::from_slice(&bytes).map_err(|e| malformed(e.to_string()))?;
+        match value.get_mut(field) {
+            Some(found) => Ok(found.take()),
+            None => Err(SendError::Api(malformed(format!(
+                "no \"{field}\" in the answer"
+            )))),
+        }
     }
 }
