@@ -86,7 +86,8 @@ pub fn attribute(
                 step.ts_ns,
                 &[&conn, &[control as u8]],
             ),
-            InputKind::Timer | InputKind::Shutdown => Ok(0),
+            // Recorded sessions carry no live venue reports.
+            InputKind::Timer | InputKind::Venue | InputKind::Shutdown => Ok(0),
         };
         failures += u64::from(appended.is_err());
         let t1 = stamp.raw();

@@ -12,6 +12,7 @@ use crate::order::{ClientOrderId, OrderRequest, TimeInForce};
 use crate::risk::Reject;
 use crate::sim::{Liquidity, VenueReject};
 use crate::strategy::Reason;
+use crate::venue::GateCause;
 
 /// Journal record kinds.
 pub mod record_kind {
@@ -23,6 +24,9 @@ pub mod record_kind {
     pub const INPUT_FEED: u16 = 0x0003;
     /// Timer tick (no payload).
     pub const INPUT_TIMER: u16 = 0x0004;
+    /// A live venue's report or a trading-gate change: a [`crate::venue::VenueEvent`]
+    /// payload.
+    pub const INPUT_VENUE: u16 = 0x0005;
     /// Decisions are `DECISION_BASE + code`.
     pub const DECISION_BASE: u16 = 0x0100;
 
@@ -94,6 +98,16 @@ pub enum Decision {
     InstrumentRefused {
         instrument: InstrumentId,
     },
+    /// A send to the live venue got no answer: the order stays live (it may exist at the
+    /// venue) until reconciliation says what became of it.
+    OrderUnknown {
+        id: ClientOrderId,
+    },
+    /// New orders are allowed again (`open`) or stopped; `cause` says why.
+    TradingGate {
+        open: bool,
+        cause: GateCause,
+    },
 }
 
 impl Decision {
@@ -113,6 +127,8 @@ impl Decision {
             Self::DecodeFailed { .. } => 12,
             Self::InstrumentReady { .. } => 13,
             Self::InstrumentRefused { .. } => 14,
+            Self::OrderUnknown { .. } => 15,
+            Self::TradingGate { .. } => 16,
         }
     }
 
@@ -132,6 +148,8 @@ impl Decision {
             Self::DecodeFailed { .. } => "decode_failed",
             Self::InstrumentReady { .. } => "instrument_ready",
             Self::InstrumentRefused { .. } => "instrument_refused",
+            Self::OrderUnknown { .. } => "order_unknown",
+            Self::TradingGate { .. } => "trading_gate",
         }
     }
 
@@ -172,7 +190,12 @@ impl Decision {
             }
             Self::OrderAccepted { id }
             | Self::OrderCancelled { id }
-            | Self::CancelRejected { id } => w.u64(id.0),
+            | Self::CancelRejected { id }
+            | Self::OrderUnknown { id } => w.u64(id.0),
+            Self::TradingGate { open, cause } => {
+                w.u8(u8::from(open));
+                w.u8(cause as u8);
+            }
             Self::OrderRejected { id, reason } => {
                 w.u64(id.0);
                 w.u8(reason as u8);
@@ -287,15 +310,22 @@ impl Decision {
             14 => Self::InstrumentRefused {
                 instrument: InstrumentId(r.u16()?),
             },
+            15 => Self::OrderUnknown {
+                id: ClientOrderId(r.u64()?),
+            },
+            16 => Self::TradingGate {
+                open: r.bool()?,
+                cause: GateCause::from_u8(r.u8()?)?,
+            },
             _ => return None,
         };
         (r.at == payload.len()).then_some(decision)
     }
 }
 
-struct Writer<'a> {
-    buf: &'a mut [u8; DECISION_BYTES_MAX],
-    at: usize,
+pub(crate) struct Writer<'a> {
+    pub(crate) buf: &'a mut [u8; DECISION_BYTES_MAX],
+    pub(crate) at: usize,
 }
 
 impl Writer<'_> {
@@ -303,22 +333,22 @@ impl Writer<'_> {
         self.buf[self.at..self.at + bytes.len()].copy_from_slice(bytes);
         self.at += bytes.len();
     }
-    fn u8(&mut self, v: u8) {
+    pub(crate) fn u8(&mut self, v: u8) {
         self.bytes(&[v]);
     }
-    fn u16(&mut self, v: u16) {
+    pub(crate) fn u16(&mut self, v: u16) {
         self.bytes(&v.to_le_bytes());
     }
-    fn u32(&mut self, v: u32) {
+    pub(crate) fn u32(&mut self, v: u32) {
         self.bytes(&v.to_le_bytes());
     }
-    fn u64(&mut self, v: u64) {
+    pub(crate) fn u64(&mut self, v: u64) {
         self.bytes(&v.to_le_bytes());
     }
-    fn i64(&mut self, v: i64) {
+    pub(crate) fn i64(&mut self, v: i64) {
         self.bytes(&v.to_le_bytes());
     }
-    fn i128(&mut self, v: i128) {
+    pub(crate) fn i128(&mut self, v: i128) {
         self.bytes(&v.to_le_bytes());
     }
     fn request(&mut self, r: &OrderRequest) {
@@ -337,9 +367,9 @@ impl Writer<'_> {
     }
 }
 
-struct Reader<'a> {
-    buf: &'a [u8],
-    at: usize,
+pub(crate) struct Reader<'a> {
+    pub(crate) buf: &'a [u8],
+    pub(crate) at: usize,
 }
 
 impl Reader<'_> {
@@ -348,22 +378,29 @@ impl Reader<'_> {
         self.at += N;
         bytes.try_into().ok()
     }
-    fn u8(&mut self) -> Option<u8> {
+    pub(crate) fn u8(&mut self) -> Option<u8> {
         self.take::<1>().map(|b| b[0])
     }
-    fn u16(&mut self) -> Option<u16> {
+    pub(crate) fn bool(&mut self) -> Option<bool> {
+        match self.u8()? {
+            0 => Some(false),
+            1 => Some(true),
+            _ => None,
+        }
+    }
+    pub(crate) fn u16(&mut self) -> Option<u16> {
         self.take().map(u16::from_le_bytes)
     }
-    fn u32(&mut self) -> Option<u32> {
+    pub(crate) fn u32(&mut self) -> Option<u32> {
         self.take().map(u32::from_le_bytes)
     }
-    fn u64(&mut self) -> Option<u64> {
+    pub(crate) fn u64(&mut self) -> Option<u64> {
         self.take().map(u64::from_le_bytes)
     }
-    fn i64(&mut self) -> Option<i64> {
+    pub(crate) fn i64(&mut self) -> Option<i64> {
         self.take().map(i64::from_le_bytes)
     }
-    fn i128(&mut self) -> Option<i128> {
+    pub(crate) fn i128(&mut self) -> Option<i128> {
         self.take().map(i128::from_le_bytes)
     }
     fn request(&mut self) -> Option<OrderRequest> {
@@ -462,6 +499,11 @@ mod tests {
             },
             Decision::InstrumentRefused {
                 instrument: InstrumentId(1),
+            },
+            Decision::OrderUnknown { id },
+            Decision::TradingGate {
+                open: false,
+                cause: GateCause::UserChannelSilent,
             },
         ];
         for decision in all {

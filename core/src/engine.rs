@@ -21,6 +21,7 @@ use crate::portfolio::Position;
 use crate::risk::{InstrumentLimits, RiskApproved, RiskContext, RiskEngine};
 use crate::sim::{SimVenue, VenueReport};
 use crate::strategy::{Intent, MarketMaker, MarketView, Reason, SizingParams, Strategy, Taker};
+use crate::venue::{FillKeys, GateCause, VenueEvent};
 
 pub use crate::command::OrderCommand;
 pub use crate::stats::{Counters, EngineSummary, InstrumentStatus, StatusSnapshot};
@@ -49,6 +50,10 @@ pub struct Engine {
     oms: OrderManager,
     strategy: Box<dyn Strategy>,
     sim: Option<SimVenue>,
+    /// `None`: new orders may go out. Live trading starts closed ([`GateCause::Startup`]).
+    gate: Option<GateCause>,
+    /// Live fills already applied (deduplication of venue reports).
+    fill_keys: FillKeys,
     feed: Feed,
     pub(crate) counters: Counters,
     now_ns: u64,
@@ -63,6 +68,9 @@ pub struct Engine {
 }
 
 const _: () = assert!(crate::config::INSTRUMENTS_MAX <= u32::BITS as usize);
+
+/// Live fills remembered for deduplication (by order and trade).
+const FILL_KEYS_KEPT: usize = 4096;
 
 impl Engine {
     /// Builds an engine; `simulated` selects the in-core simulated venue (paper, replay).
@@ -116,6 +124,8 @@ impl Engine {
             oms: OrderManager::new(settings.client_order_namespace, orders_max),
             strategy,
             sim,
+            gate: (!simulated).then_some(GateCause::Startup),
+            fill_keys: FillKeys::new(FILL_KEYS_KEPT),
             feed: Feed {
                 conn_id: 0,
                 expected_seq: None,
@@ -203,6 +213,165 @@ impl Engine {
                 &mut self.reports,
             );
             self.apply_reports();
+        }
+    }
+
+    /// `None` when new orders may go out; otherwise why the trading gate is closed.
+    pub fn gate_closed(&self) -> Option<GateCause> {
+        self.gate
+    }
+
+    /// A venue input whose payload could not be read.
+    pub fn on_bad_venue_input(&mut self) {
+        self.counters.venue_inputs_bad += 1;
+    }
+
+    /// A live venue's report (or a gate change), in the order the cold side received it.
+    /// Reports that do not fit an order's state are counted and change nothing.
+    pub fn on_venue(&mut self, event: VenueEvent) {
+        self.counters.venue_events += 1;
+        let result = match event {
+            VenueEvent::Gate {
+                open,
+                cancel_all,
+                cause,
+            } => {
+                self.set_gate(open, cancel_all, cause);
+                Ok(())
+            }
+            VenueEvent::Unknown { id } => {
+                if self.oms.get(id).is_some() {
+                    self.counters.orders_unknown += 1;
+                    self.decisions.push(Decision::OrderUnknown { id });
+                } else {
+                    self.counters.duplicate_reports += 1;
+                }
+                Ok(())
+            }
+            VenueEvent::Accepted { id } => match self.oms.get(id).map(|o| o.state) {
+                Some(crate::order::OrderState::Pending) => {
+                    self.apply_report(VenueReport::Accepted { id })
+                }
+                _ => {
+                    self.counters.duplicate_reports += 1;
+                    Ok(())
+                }
+            },
+            VenueEvent::Rejected { id, reason } => self.if_live(id, |engine| {
+                engine.apply_report(VenueReport::Rejected { id, reason })
+            }),
+            VenueEvent::Cancelled { id } => self.if_live(id, |engine| {
+                engine.apply_report(VenueReport::Cancelled { id })
+            }),
+            VenueEvent::CancelRejected { id } => self.if_live(id, |engine| {
+                engine.apply_report(VenueReport::CancelRejected { id })
+            }),
+            VenueEvent::Fill {
+                id,
+                trade_key,
+                price_ticks,
+                size_lots,
+                liquidity,
+                fee,
+            } => {
+                if self.fill_keys.insert(id, trade_key) {
+                    self.apply_live_fill(id, price_ticks, size_lots, liquidity, fee)
+                } else {
+                    self.counters.duplicate_reports += 1;
+                    Ok(())
+                }
+            }
+        };
+        if result.is_err() {
+            self.counters.oms_errors += 1;
+        }
+    }
+
+    /// Reports on an order that already finished change nothing (counted as duplicates).
+    fn if_live(
+        &mut self,
+        id: ClientOrderId,
+        apply: impl FnOnce(&mut Self) -> Result<(), crate::order::OmsError>,
+    ) -> Result<(), crate::order::OmsError> {
+        if self.oms.get(id).is_some() {
+            apply(self)
+        } else if self.oms.retired(id).is_some() {
+            self.counters.duplicate_reports += 1;
+            Ok(())
+        } else {
+            Err(crate::order::OmsError::UnknownOrder)
+        }
+    }
+
+    /// A live fill: on a live order as any fill; on a recently finished one (the fill
+    /// arrived after the cancel) it still moves the position.
+    fn apply_live_fill(
+        &mut self,
+        id: ClientOrderId,
+        price_ticks: i64,
+        size_lots: i64,
+        liquidity: crate::sim::Liquidity,
+        fee: crate::num::Money,
+    ) -> Result<(), crate::order::OmsError> {
+        if self.oms.get(id).is_some() {
+            return self.apply_report(VenueReport::Fill {
+                id,
+                price_ticks,
+                size_lots,
+                liquidity,
+                fee,
+            });
+        }
+        let request = self
+            .oms
+            .retired(id)
+            .ok_or(crate::order::OmsError::UnknownOrder)?
+            .request;
+        let index = request.instrument.index();
+        let spec = self.instruments.specs[index].ok_or(crate::order::OmsError::UnknownOrder)?;
+        self.oms.on_late_fill(id, size_lots)?;
+        self.instruments.positions[index].apply_fill(
+            &spec,
+            request.side,
+            price_ticks,
+            size_lots,
+            fee,
+        );
+        self.counters.fills += 1;
+        self.counters.late_fills += 1;
+        self.decisions.push(Decision::Fill {
+            id,
+            instrument: request.instrument,
+            side: request.side,
+            price_ticks,
+            size_lots,
+            liquidity,
+            fee,
+        });
+        self.touched |= 1 << index;
+        Ok(())
+    }
+
+    fn set_gate(&mut self, open: bool, cancel_all: bool, cause: GateCause) {
+        let gate = if open { None } else { Some(cause) };
+        self.counters.gate_changes += u64::from(gate != self.gate);
+        self.gate = gate;
+        if open {
+            // Every instrument gets a look now, not at its next market event.
+            self.touched = (1_u32 << self.instruments.symbols.len()) - 1;
+        }
+        self.decisions.push(Decision::TradingGate { open, cause });
+        if !open && cancel_all {
+            for order in self.oms.live() {
+                if !order.cancel_pending {
+                    self.cancels.push((
+                        order.id,
+                        Reason::Halt {
+                            cause: i64::from(cause as u8),
+                        },
+                    ));
+                }
+            }
         }
     }
 
@@ -387,8 +556,12 @@ impl Engine {
         }
     }
 
-    /// Stage 3 (signal): the strategy looks at every changed, synced, tradable instrument.
+    /// Stage 3 (signal): the strategy looks at every changed, synced, tradable instrument
+    /// (none while the trading gate is closed).
     pub fn decide(&mut self) {
+        if self.gate.is_some() {
+            return;
+        }
         let mut touched = self.touched;
         while touched != 0 {
             let index = touched.trailing_zeros() as usize;
@@ -636,6 +809,9 @@ impl Engine {
         self.oms.digest(&mut h);
         h.tag("strategy");
         self.strategy.digest(&mut h);
+        h.tag("live");
+        h.u8(self.gate.map_or(0, |cause| cause as u8));
+        self.fill_keys.digest(&mut h);
         h.tag("sim");
         match &self.sim {
             Some(sim) => sim.digest(&mut h),

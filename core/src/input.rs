@@ -56,6 +56,9 @@ pub enum InputKind {
     Feed(FeedControl),
     /// A clock tick from the timer thread: lets time pass without market data.
     Timer,
+    /// A live venue's report or a trading-gate change (`data` holds an encoded
+    /// [`crate::venue::VenueEvent`]).
+    Venue,
     /// Stop: the hot thread drains, flushes the journal and returns.
     Shutdown,
 }

@@ -39,3 +39,4 @@ pub mod risk;
 pub mod sim;
 pub mod stats;
 pub mod strategy;
+pub mod venue;

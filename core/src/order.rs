@@ -36,6 +36,38 @@ impl ClientOrderId {
     pub fn counter(self) -> u64 {
         self.0 & ((1 << Self::COUNTER_BITS) - 1)
     }
+
+    pub fn namespace(self) -> u32 {
+        (self.0 >> Self::COUNTER_BITS) as u32
+    }
+
+    /// Reads back the text [`std::fmt::Display`] writes (what the venue echoes as
+    /// `client_order_id`); `None` for any other text, such as an order placed by hand.
+    pub fn parse(text: &str) -> Option<Self> {
+        let rest = text.strip_prefix("7a1de000-")?;
+        let bytes = rest.as_bytes();
+        if bytes.len() != 27 || bytes[4] != b'-' || bytes[9] != b'-' || bytes[14] != b'-' {
+            return None;
+        }
+        let hex = |range: std::ops::Range<usize>| {
+            let part = rest.get(range)?;
+            part.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+                .then(|| u64::from_str_radix(part, 16).ok())
+                .flatten()
+        };
+        let high = hex(0..4)?;
+        if rest.get(5..6)? != "4" || rest.get(10..14)? != "8000" {
+            return None;
+        }
+        let low = hex(6..9)?;
+        let counter = hex(15..27)?;
+        let namespace = (high << 12) | low;
+        if namespace > 0xFF_FFFF || counter >= 1 << Self::COUNTER_BITS {
+            return None;
+        }
+        Some(Self((namespace << Self::COUNTER_BITS) | counter))
+    }
 }
 
 impl std::fmt::Display for ClientOrderId {
@@ -131,13 +163,20 @@ pub enum OmsError {
     Full,
 }
 
-/// Live orders, in creation order, in a table sized at start-up.
+/// Live orders, in creation order, in a table sized at start-up; plus a ring of the most
+/// recently finished ones, so a live venue's late report (a fill that arrives after the
+/// cancel) still finds its order.
 pub struct OrderManager {
     namespace: u32,
     next_counter: u64,
     live: Vec<Order>,
     live_max: usize,
+    retired: Vec<Order>,
+    retired_next: usize,
 }
+
+/// Finished orders kept for late venue reports.
+const RETIRED_KEPT: usize = 256;
 
 impl OrderManager {
     pub fn new(namespace: u32, live_max: usize) -> Self {
@@ -146,7 +185,32 @@ impl OrderManager {
             next_counter: 1,
             live: Vec::with_capacity(live_max),
             live_max,
+            retired: Vec::with_capacity(RETIRED_KEPT),
+            retired_next: 0,
         }
+    }
+
+    /// A recently finished order (filled, cancelled or rejected), if still remembered.
+    pub fn retired(&self, id: ClientOrderId) -> Option<&Order> {
+        self.retired.iter().find(|order| order.id == id)
+    }
+
+    /// Counts a late fill on a finished order: it no longer affects open sizes, but its
+    /// record keeps growing so a repeat beyond the order's size is caught.
+    pub fn on_late_fill(&mut self, id: ClientOrderId, size_lots: i64) -> Result<(), OmsError> {
+        let order = self
+            .retired
+            .iter_mut()
+            .find(|order| order.id == id)
+            .ok_or(OmsError::UnknownOrder)?;
+        if size_lots <= 0 {
+            return Err(OmsError::BadTransition);
+        }
+        if size_lots > order.remaining_lots() {
+            return Err(OmsError::Overfill);
+        }
+        order.filled_lots += size_lots;
+        Ok(())
     }
 
     /// Live (non-terminal) orders, oldest first.
@@ -254,7 +318,15 @@ impl OrderManager {
     }
 
     fn retire_terminal(&mut self) {
-        self.live.retain(|order| !order.state.is_terminal());
+        while let Some(index) = self.live.iter().position(|o| o.state.is_terminal()) {
+            let order = self.live.remove(index);
+            if self.retired.len() < RETIRED_KEPT {
+                self.retired.push(order);
+            } else {
+                self.retired[self.retired_next] = order;
+            }
+            self.retired_next = (self.retired_next + 1) % RETIRED_KEPT;
+        }
     }
 
     pub fn next_counter(&self) -> u64 {
@@ -277,15 +349,18 @@ impl OrderManager {
     pub(crate) fn digest(&self, h: &mut crate::digest::StateHasher) {
         h.u32(self.namespace);
         h.u64(self.next_counter);
-        h.usize(self.live.len());
-        for order in &self.live {
-            h.u64(order.id.0);
-            order.request.digest(h);
-            h.u8(order.state as u8);
-            h.i64(order.filled_lots);
-            h.bool(order.cancel_pending);
-            h.u64(order.created_ns);
+        for table in [&self.live, &self.retired] {
+            h.usize(table.len());
+            for order in table {
+                h.u64(order.id.0);
+                order.request.digest(h);
+                h.u8(order.state as u8);
+                h.i64(order.filled_lots);
+                h.bool(order.cancel_pending);
+                h.u64(order.created_ns);
+            }
         }
+        h.usize(self.retired_next);
     }
 }
 
@@ -313,6 +388,7 @@ mod tests {
         assert_eq!(a, ClientOrderId::new(7, 1));
         assert_eq!(b.counter(), 2);
         assert_eq!(a.to_string(), "7a1de000-0000-4007-8000-000000000001");
+        assert_eq!(ClientOrderId::parse(&a.to_string()), Some(a));
         assert_eq!(oms.on_fill(a, 11), Err(OmsError::Overfill));
         oms.on_accepted(a).unwrap();
         assert_eq!(oms.on_accepted(a), Err(OmsError::BadTransition));
@@ -323,6 +399,28 @@ mod tests {
         assert_eq!(oms.on_fill(a, 1), Err(OmsError::UnknownOrder));
         oms.on_rejected(b).unwrap();
         assert_eq!(oms.live_count(), 0);
+    }
+
+    // Proves the venue's echo of a client order id reads back to the same id for any
+    // namespace and counter, and that other texts (a hand-placed order's id, a cut or
+    // upper-cased copy) are not mistaken for ours.
+    #[test]
+    fn client_order_id_text_roundtrip() {
+        for (namespace, counter) in [(0, 1), (1, 42), (0xFF_FFFF, (1 << 40) - 1), (0xABC, 7)] {
+            let id = ClientOrderId::new(namespace, counter);
+            assert_eq!(ClientOrderId::parse(&id.to_string()), Some(id));
+            assert_eq!(id.namespace(), namespace);
+        }
+        let text = ClientOrderId::new(1, 2).to_string();
+        for other in [
+            "",
+            "b1f1cbb6-2b0a-4f51-9b0e-7b4c3d6f3b8e",
+            &text[..text.len() - 1],
+            &text.to_uppercase(),
+            &format!("{text}0"),
+        ] {
+            assert_eq!(ClientOrderId::parse(other), None, "{other}");
+        }
     }
 
     // Proves the table refuses orders past its size and cancels free it.

@@ -43,6 +43,11 @@ pub enum VenueReject {
     PostOnlyWouldCross = 1,
     /// The instrument has no two-sided book at the venue.
     NoMarket = 2,
+    /// The live venue answered the create with `success: false` (any other reason).
+    Refused = 3,
+    /// The order never reached the venue: reconciliation found no trace of it there after
+    /// the send was lost (a crash between journal append and send, or every retry failed).
+    NotSent = 4,
 }
 
 impl VenueReject {
@@ -50,6 +55,8 @@ impl VenueReject {
         match self {
             Self::PostOnlyWouldCross => "post_only_would_cross",
             Self::NoMarket => "no_market",
+            Self::Refused => "refused",
+            Self::NotSent => "not_sent",
         }
     }
 
@@ -57,6 +64,8 @@ impl VenueReject {
         match code {
             1 => Some(Self::PostOnlyWouldCross),
             2 => Some(Self::NoMarket),
+            3 => Some(Self::Refused),
+            4 => Some(Self::NotSent),
             _ => None,
         }
     }

@@ -37,6 +37,19 @@ pub struct Counters {
     pub venue_rejects: u64,
     pub cancel_rejects: u64,
     pub oms_errors: u64,
+    /// Live venue inputs (reports and gate changes) applied.
+    pub venue_events: u64,
+    /// Venue inputs whose payload could not be read (counted, ignored).
+    pub venue_inputs_bad: u64,
+    /// Venue reports that changed nothing: a fill already applied (same trade), an accept
+    /// of an order already open, a report on an order already finished.
+    pub duplicate_reports: u64,
+    /// Fills that arrived after their order finished (still applied to the position).
+    pub late_fills: u64,
+    /// Creates whose outcome is unknown (no answer after every retry).
+    pub orders_unknown: u64,
+    /// Trading-gate changes.
+    pub gate_changes: u64,
 }
 
 impl Counters {
@@ -67,6 +80,12 @@ impl Counters {
             venue_rejects,
             cancel_rejects,
             oms_errors,
+            venue_events,
+            venue_inputs_bad,
+            duplicate_reports,
+            late_fills,
+            orders_unknown,
+            gate_changes,
         } = *self;
         for value in decode_errors {
             h.u64(value);
@@ -92,6 +111,12 @@ impl Counters {
             venue_rejects,
             cancel_rejects,
             oms_errors,
+            venue_events,
+            venue_inputs_bad,
+            duplicate_reports,
+            late_fills,
+            orders_unknown,
+            gate_changes,
         ] {
             h.u64(value);
         }
@@ -123,6 +148,8 @@ pub struct StatusSnapshot {
     pub counters: Counters,
     pub rejects: [u64; Reject::COUNT],
     pub orders_open: usize,
+    /// Trading gate: `None` open, otherwise why it is closed.
+    pub gate_closed: Option<crate::venue::GateCause>,
     pub count: usize,
     pub instruments: [Option<InstrumentStatus>; INSTRUMENTS_MAX],
 }
@@ -189,6 +216,7 @@ impl Engine {
             counters: self.counters,
             rejects: *self.risk().rejects(),
             orders_open: self.orders().live_count(),
+            gate_closed: self.gate_closed(),
             count: inst.symbols.len(),
             instruments,
         }

@@ -14,7 +14,9 @@ use traider_core::num::Money;
 use traider_core::order::{ClientOrderId, OrderRequest, TimeInForce};
 use traider_core::risk::Reject;
 use traider_core::sim::Liquidity;
+use traider_core::sim::VenueReject;
 use traider_core::strategy::{MarketMakerParams, Reason};
+use traider_core::venue::{GateCause, VenueEvent};
 
 const MS: u64 = 1_000_000;
 const BTC: InstrumentId = InstrumentId(0);
@@ -143,6 +145,21 @@ fn step(
         Some(frame) => engine.apply_batch(1, &frame.batch),
         None => engine.on_timer(),
     }
+    run_stages(engine)
+}
+
+/// Runs one live venue input (a report or a gate change) through every stage.
+fn step_venue(
+    engine: &mut Engine,
+    ts_ns: u64,
+    event: VenueEvent,
+) -> (Vec<Decision>, Vec<(OrderAction, ClientOrderId)>) {
+    engine.begin_input(ts_ns);
+    engine.on_venue(event);
+    run_stages(engine)
+}
+
+fn run_stages(engine: &mut Engine) -> (Vec<Decision>, Vec<(OrderAction, ClientOrderId)>) {
     engine.decide();
     engine.check_risk();
     engine.emit_orders();
@@ -430,4 +447,163 @@ fn digest_tracks_the_whole_state() {
         b.digest(),
         "a timer moves event time and the timer counter"
     );
+}
+
+// Proves live mode event by event: nothing is quoted while the startup gate is closed;
+// opening it quotes at once; venue reports drive the orders (a repeated accept or a fill
+// reported twice with the same trade changes nothing); an unknown create stays live; the
+// dead-man gate cancels every open order and stops quoting; a fill that arrives after its
+// order's cancel still moves the position; a reconciled "never sent" rejects the unknown
+// order; an unreadable venue input is counted.
+#[test]
+fn scripted_live_session() {
+    let mut engine = Engine::new(settings(), false).unwrap();
+    let t0 = 1_000_000_000_000;
+    step(&mut engine, t0, Some(Frame::default().instruments()));
+    assert_eq!(engine.gate_closed(), Some(GateCause::Startup));
+
+    // 1. A snapshot while the gate is closed: the book syncs, nothing is quoted.
+    let snapshot = Frame::default().seq(0).book(
+        true,
+        &[
+            (Side::Buy, 10_000, 50_000_000),
+            (Side::Sell, 10_002, 50_000_000),
+        ],
+    );
+    let (decisions, commands) = step(&mut engine, t0 + MS, Some(snapshot));
+    assert_eq!(decisions, vec![Decision::BookSynced { instrument: BTC }]);
+    assert!(commands.is_empty());
+
+    // 2. Reconciliation opens the gate: the strategy quotes in the same input.
+    let open = VenueEvent::Gate {
+        open: true,
+        cancel_all: false,
+        cause: GateCause::Reconciled,
+    };
+    let (decisions, commands) = step_venue(&mut engine, t0 + 2 * MS, open);
+    assert_eq!(
+        decisions[0],
+        Decision::TradingGate {
+            open: true,
+            cause: GateCause::Reconciled
+        }
+    );
+    assert_eq!(
+        commands,
+        vec![(OrderAction::New, id(1)), (OrderAction::New, id(2))]
+    );
+    assert_eq!(engine.gate_closed(), None);
+
+    // 3. The venue accepts the bid; the same accept again (user channel after the REST
+    //    answer) is a duplicate. No simulated venue: time alone accepts nothing.
+    let (decisions, _) = step_venue(&mut engine, t0 + 3 * MS, VenueEvent::Accepted { id: id(1) });
+    assert_eq!(decisions, vec![Decision::OrderAccepted { id: id(1) }]);
+    let (decisions, _) = step_venue(&mut engine, t0 + 3 * MS, VenueEvent::Accepted { id: id(1) });
+    assert!(decisions.is_empty());
+    let (decisions, _) = step(&mut engine, t0 + 10 * MS, None);
+    assert!(decisions.is_empty(), "live mode has no simulated fills");
+
+    // 4. A fill, then the same trade again (a reconnect's replay): applied once.
+    let fill = VenueEvent::Fill {
+        id: id(1),
+        trade_key: 7,
+        price_ticks: 10_001,
+        size_lots: 400_000,
+        liquidity: Liquidity::Maker,
+        fee: Money::parse("0.0004").unwrap(),
+    };
+    let (decisions, _) = step_venue(&mut engine, t0 + 11 * MS, fill);
+    assert!(matches!(
+        decisions[0],
+        Decision::Fill {
+            size_lots: 400_000,
+            ..
+        }
+    ));
+    let (decisions, commands) = step_venue(&mut engine, t0 + 12 * MS, fill);
+    assert!(decisions.is_empty() && commands.is_empty());
+    assert_eq!(engine.position(BTC).lots, 400_000);
+    assert_eq!(engine.counters().duplicate_reports, 2);
+
+    // 5. The ask's create got no answer: it stays live, flagged unknown.
+    let (decisions, _) = step_venue(&mut engine, t0 + 13 * MS, VenueEvent::Unknown { id: id(2) });
+    assert_eq!(decisions, vec![Decision::OrderUnknown { id: id(2) }]);
+    assert!(engine.orders().get(id(2)).is_some());
+
+    // 6. Dead-man switch: the gate closes with cancel-all; both live orders are cancelled.
+    let halt = VenueEvent::Gate {
+        open: false,
+        cancel_all: true,
+        cause: GateCause::UserChannelSilent,
+    };
+    let (decisions, commands) = step_venue(&mut engine, t0 + 14 * MS, halt);
+    let cancelled: Vec<_> = decisions
+        .iter()
+        .filter_map(|d| match d {
+            Decision::CancelRequest {
+                id,
+                reason: Reason::Halt { cause },
+                ..
+            } => Some((*id, *cause)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(cancelled, vec![(id(1), 4), (id(2), 4)]);
+    assert_eq!(
+        commands,
+        vec![(OrderAction::Cancel, id(1)), (OrderAction::Cancel, id(2))]
+    );
+
+    // 7. While closed, market data quotes nothing.
+    let update = Frame::default()
+        .seq(1)
+        .book(false, &[(Side::Buy, 10_000, 10_000_000)]);
+    let (_, commands) = step(&mut engine, t0 + 15 * MS, Some(update));
+    assert!(commands.is_empty());
+
+    // 8. The bid's cancel lands, then a fill that happened before it: the position moves.
+    step_venue(
+        &mut engine,
+        t0 + 16 * MS,
+        VenueEvent::Cancelled { id: id(1) },
+    );
+    assert!(engine.orders().get(id(1)).is_none());
+    let late = VenueEvent::Fill {
+        id: id(1),
+        trade_key: 8,
+        price_ticks: 10_001,
+        size_lots: 100_000,
+        liquidity: Liquidity::Maker,
+        fee: Money::ZERO,
+    };
+    let (decisions, _) = step_venue(&mut engine, t0 + 17 * MS, late);
+    assert!(matches!(
+        decisions[0],
+        Decision::Fill {
+            size_lots: 100_000,
+            ..
+        }
+    ));
+    assert_eq!(engine.position(BTC).lots, 500_000);
+    assert_eq!(engine.counters().late_fills, 1);
+
+    // 9. Reconciliation: the unknown ask never reached the venue.
+    let never = VenueEvent::Rejected {
+        id: id(2),
+        reason: VenueReject::NotSent,
+    };
+    let (decisions, _) = step_venue(&mut engine, t0 + 18 * MS, never);
+    assert_eq!(
+        decisions,
+        vec![Decision::OrderRejected {
+            id: id(2),
+            reason: VenueReject::NotSent
+        }]
+    );
+    assert_eq!(engine.orders().live_count(), 0);
+
+    // 10. An unreadable venue payload is counted, not applied.
+    engine.begin_input(t0 + 19 * MS);
+    engine.on_bad_venue_input();
+    assert_eq!(engine.counters().venue_inputs_bad, 1);
 }

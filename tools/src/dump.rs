@@ -6,6 +6,7 @@ use std::io::Write;
 use std::path::Path;
 use traider_core::decision::{Decision, record_kind};
 use traider_core::input::FeedControl;
+use traider_core::venue::VenueEvent;
 use traider_journal::{JournalReader, Record};
 
 pub struct DumpArgs<'a> {
@@ -74,6 +75,7 @@ pub fn kind_name(kind: u16, payload: &[u8]) -> &'static str {
         record_kind::INPUT_PRODUCTS => "products",
         record_kind::INPUT_FEED => "feed",
         record_kind::INPUT_TIMER => "timer",
+        record_kind::INPUT_VENUE => "venue",
         kind => Decision::decode(kind, payload).map_or("unknown", |d| d.name()),
     }
 }
@@ -107,6 +109,7 @@ pub fn describe(record: &Record<'_>) -> (&'static str, Value) {
             None => ("feed", json!({"error": "payload shorter than its header"})),
         },
         record_kind::INPUT_TIMER => ("timer", json!({})),
+        record_kind::INPUT_VENUE => ("venue", venue_json(record.payload)),
         kind => match Decision::decode(kind, record.payload) {
             Some(decision) => (decision.name(), decision_json(&decision)),
             None => (
@@ -159,7 +162,8 @@ fn decision_json(decision: &Decision) -> Value {
         }),
         Decision::OrderAccepted { id }
         | Decision::OrderCancelled { id }
-        | Decision::CancelRejected { id } => {
+        | Decision::CancelRejected { id }
+        | Decision::OrderUnknown { id } => {
             json!({"client_order_id": id.to_string()})
         }
         Decision::OrderRejected { id, reason } => {
@@ -179,7 +183,45 @@ fn decision_json(decision: &Decision) -> Value {
             got,
         } => json!({"conn_id": conn_id, "expected": expected, "got": got}),
         Decision::DecodeFailed { error } => json!({"error": error.as_str()}),
+        Decision::TradingGate { open, cause } => {
+            json!({"open": open, "cause": cause.as_str()})
+        }
     }
+}
+
+/// A venue input's content (a live venue's report or a trading-gate change).
+fn venue_json(payload: &[u8]) -> Value {
+    let Some(event) = VenueEvent::decode(payload) else {
+        return json!({"error": "unreadable venue event", "bytes": payload.len()});
+    };
+    let mut detail = match event {
+        VenueEvent::Accepted { id }
+        | VenueEvent::Cancelled { id }
+        | VenueEvent::CancelRejected { id }
+        | VenueEvent::Unknown { id } => json!({"client_order_id": id.to_string()}),
+        VenueEvent::Rejected { id, reason } => {
+            json!({"client_order_id": id.to_string(), "reason": reason.as_str()})
+        }
+        VenueEvent::Fill {
+            id,
+            trade_key,
+            price_ticks,
+            size_lots,
+            liquidity,
+            fee,
+        } => json!({
+            "client_order_id": id.to_string(), "trade_key": format!("{trade_key:016x}"),
+            "price_ticks": price_ticks, "size_lots": size_lots,
+            "liquidity": format!("{liquidity:?}"), "fee": fee.display().to_string(),
+        }),
+        VenueEvent::Gate {
+            open,
+            cancel_all,
+            cause,
+        } => json!({"open": open, "cancel_all": cancel_all, "cause": cause.as_str()}),
+    };
+    detail["event"] = json!(event.name());
+    detail
 }
 
 fn text_detail(detail: &Value, frame_bytes: usize) -> String {

@@ -48,6 +48,10 @@ pub struct Rebuilt {
     pub appended: usize,
     /// One print per journaled input, in order.
     pub prints: Vec<InputPrint>,
+    /// The engine's live orders once rebuilt (live mode reconciles them with the venue).
+    pub live_orders: Vec<traider_core::order::Order>,
+    /// The next client order counter the engine will assign.
+    pub next_counter: u64,
 }
 
 /// An input record of the journal, back as the slot it was made from.
@@ -72,6 +76,7 @@ fn slot_of(kind: u16, ts_ns: u64, payload: &[u8]) -> anyhow::Result<InputSlot> {
             slot.fill(InputKind::Feed(control), conn(payload)?, ts_ns, 0, &[]);
         }
         record_kind::INPUT_TIMER => slot.fill(InputKind::Timer, 0, ts_ns, 0, &[]),
+        record_kind::INPUT_VENUE => slot.fill(InputKind::Venue, 0, ts_ns, 0, payload),
         other => bail!("unknown input record kind {other:#06x}"),
     }
     Ok(slot)

@@ -240,6 +240,10 @@ impl<D: FrameDecoder, J: JournalSink, O: OutputSink> HotPath<D, J, O> {
             }
             (InputKind::Feed(control), None) => self.engine.on_feed(slot.conn_id, control),
             (InputKind::Timer, None) => self.engine.on_timer(),
+            (InputKind::Venue, None) => match crate::venue::VenueEvent::decode(&slot.data) {
+                Some(event) => self.engine.on_venue(event),
+                None => self.engine.on_bad_venue_input(),
+            },
             _ => {}
         }
         None
@@ -319,6 +323,10 @@ impl<D: FrameDecoder, J: JournalSink, O: OutputSink> HotPath<D, J, O> {
             InputKind::Timer => self
                 .journal
                 .append(record_kind::INPUT_TIMER, slot.ts_recv_ns, &[]),
+            InputKind::Venue => {
+                self.journal
+                    .append(record_kind::INPUT_VENUE, slot.ts_recv_ns, &[&slot.data])
+            }
             InputKind::Shutdown => Ok(0),
         };
         if result.is_err() {

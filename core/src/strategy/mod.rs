@@ -30,6 +30,9 @@ pub enum Reason {
     InventoryCap { position_lots: i64 },
     /// Taker: book imbalance and trade-flow momentum (both in bps) crossed their thresholds.
     Momentum { imbalance_bps: i64, flow_bps: i64 },
+    /// Not the strategy: trading was halted (`cause` is a [`crate::venue::GateCause`] code)
+    /// and every open order is cancelled.
+    Halt { cause: i64 },
 }
 
 impl Reason {
@@ -46,6 +49,7 @@ impl Reason {
                 imbalance_bps,
                 flow_bps,
             } => (4, imbalance_bps, flow_bps),
+            Self::Halt { cause } => (5, cause, 0),
         }
     }
 
@@ -61,6 +65,7 @@ impl Reason {
                 imbalance_bps: a,
                 flow_bps: b,
             },
+            5 => Self::Halt { cause: a },
             _ => return None,
         })
     }
@@ -71,6 +76,7 @@ impl Reason {
             Self::Requote { .. } => "requote",
             Self::InventoryCap { .. } => "inventory_cap",
             Self::Momentum { .. } => "momentum",
+            Self::Halt { .. } => "halt",
         }
     }
 }
