@@ -2,8 +2,9 @@
 //!
 //! Unknown keys are errors, and every error names the field it is about
 //! (`risk.price_collar_bps: invalid type: string "x", expected u32`). The venue URLs can be
-//! overridden by the environment (`TRAIDER_REST_URL`, `TRAIDER_WS_URL`), so one config runs
-//! against Coinbase or a local stand-in.
+//! overridden by the environment (`TRAIDER_REST_URL`, `TRAIDER_WS_URL`, and for live trading
+//! `TRAIDER_USER_WS_URL` and `TRAIDER_KEY_FILE`), so one config runs against Coinbase or a
+//! local stand-in.
 
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -16,6 +17,10 @@ use traider_core::pipeline::ring::WaitStrategy;
 /// Environment variables that override the config's venue URLs.
 pub const ENV_REST_URL: &str = "TRAIDER_REST_URL";
 pub const ENV_WS_URL: &str = "TRAIDER_WS_URL";
+/// Overrides `[live] user_ws_url`.
+pub const ENV_USER_WS_URL: &str = "TRAIDER_USER_WS_URL";
+/// Overrides `[live] key_file`.
+pub const ENV_KEY_FILE: &str = "TRAIDER_KEY_FILE";
 
 #[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
@@ -24,6 +29,8 @@ pub enum Mode {
     Paper,
     /// Recorded market data, simulated fills.
     Replay,
+    /// Live market data, real orders at the venue (`[live]` is required).
+    Live,
 }
 
 /// The whole file.
@@ -43,7 +50,83 @@ pub struct DaemonConfig {
     pub risk: RiskSettings,
     pub strategy: StrategySettings,
     pub sim: SimSettings,
+    /// Live trading (`mode = "live"`): the API key, the user channel, sending and
+    /// reconciliation.
+    #[serde(default)]
+    pub live: Option<LiveConfig>,
     pub instruments: Vec<InstrumentSettings>,
+}
+
+/// What to do at startup with an open order at the venue that the journal does not know.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum UnknownOrders {
+    /// Cancel it before trading.
+    Cancel,
+    /// Leave it alone (it is not ours to manage; its fills do not move our positions).
+    Leave,
+    /// Refuse to trade until an operator deals with it.
+    Refuse,
+}
+
+/// Live trading (`[live]`).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LiveConfig {
+    /// The CDP API key file (JSON with `name` and `privateKey`; mode 600).
+    pub key_file: PathBuf,
+    /// The user-channel WebSocket URL (`wss://advanced-trade-ws-user.coinbase.com`).
+    pub user_ws_url: String,
+    /// Private REST requests per second the client allows itself (Coinbase: 30).
+    #[serde(default = "default_private_rate")]
+    pub private_rate_per_s: u32,
+    /// A REST request with no answer after this long counts as unanswered.
+    #[serde(default = "default_request_timeout_ms")]
+    pub request_timeout_ms: u64,
+    /// Re-sends of a create (same client order id) or cancel after a retryable failure.
+    #[serde(default = "default_send_retries")]
+    pub send_retries: u32,
+    /// First back-off between re-sends (doubles each time).
+    #[serde(default = "default_retry_backoff_ms")]
+    pub retry_backoff_ms: u64,
+    /// An order whose create stayed unanswered is looked up by client order id after this.
+    #[serde(default = "default_unknown_resolve_ms")]
+    pub unknown_resolve_ms: u64,
+    /// Open orders at the venue that the journal does not know, found at startup.
+    #[serde(default = "default_unknown_orders")]
+    pub unknown_orders: UnknownOrders,
+    /// Dead-man switch: trading stops and open orders are cancelled when the user channel
+    /// (its heartbeats included) is silent this long, or market data is down this long.
+    #[serde(default = "default_deadman_ms")]
+    pub deadman_ms: u64,
+    /// How often the REST fills of live orders are read (the authoritative record).
+    #[serde(default = "default_fills_poll_ms")]
+    pub fills_poll_ms: u64,
+}
+
+fn default_private_rate() -> u32 {
+    30
+}
+fn default_request_timeout_ms() -> u64 {
+    5_000
+}
+fn default_send_retries() -> u32 {
+    3
+}
+fn default_retry_backoff_ms() -> u64 {
+    200
+}
+fn default_unknown_resolve_ms() -> u64 {
+    5_000
+}
+fn default_unknown_orders() -> UnknownOrders {
+    UnknownOrders::Cancel
+}
+fn default_deadman_ms() -> u64 {
+    10_000
+}
+fn default_fills_poll_ms() -> u64 {
+    1_000
 }
 
 fn default_mode() -> Mode {
@@ -166,6 +249,14 @@ impl DaemonConfig {
         if let Ok(url) = std::env::var(ENV_WS_URL) {
             config.venue.ws_url = url;
         }
+        if let Some(live) = config.live.as_mut() {
+            if let Ok(url) = std::env::var(ENV_USER_WS_URL) {
+                live.user_ws_url = url;
+            }
+            if let Ok(path) = std::env::var(ENV_KEY_FILE) {
+                live.key_file = PathBuf::from(path);
+            }
+        }
         config.validate()?;
         Ok(config)
     }
@@ -256,6 +347,16 @@ impl DaemonConfig {
                 ));
             }
         }
+        match (&self.live, self.mode) {
+            (None, Mode::Live) => {
+                return Err(ConfigError::new(
+                    "live",
+                    "mode = \"live\" needs a [live] section (key_file, user_ws_url)",
+                ));
+            }
+            (Some(live), _) => live.validate()?,
+            (None, _) => {}
+        }
         if self.venue.reconnect_backoff_min_ms == 0
             || self.venue.reconnect_backoff_min_ms > self.venue.reconnect_backoff_max_ms
         {
@@ -265,6 +366,11 @@ impl DaemonConfig {
             ));
         }
         Ok(())
+    }
+
+    /// Whether the engine simulates fills itself (paper, replay) or a venue reports them.
+    pub fn simulated(&self) -> bool {
+        self.mode != Mode::Live
     }
 
     pub fn engine_settings(&self) -> EngineSettings {
@@ -291,6 +397,41 @@ impl DaemonConfig {
     }
 }
 
+impl LiveConfig {
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if !["ws://", "wss://"]
+            .iter()
+            .any(|s| self.user_ws_url.starts_with(s))
+        {
+            return Err(ConfigError::new(
+                "live.user_ws_url",
+                format!("{:?} must start with ws:// or wss://", self.user_ws_url),
+            ));
+        }
+        if self.private_rate_per_s == 0 {
+            return Err(ConfigError::new(
+                "live.private_rate_per_s",
+                "must be positive",
+            ));
+        }
+        for (field, value) in [
+            ("live.request_timeout_ms", self.request_timeout_ms),
+            ("live.retry_backoff_ms", self.retry_backoff_ms),
+            ("live.unknown_resolve_ms", self.unknown_resolve_ms),
+            ("live.deadman_ms", self.deadman_ms),
+            ("live.fills_poll_ms", self.fills_poll_ms),
+        ] {
+            if value == 0 {
+                return Err(ConfigError::new(field, "must be positive"));
+            }
+        }
+        if self.key_file.as_os_str().is_empty() {
+            return Err(ConfigError::new("live.key_file", "must name the key file"));
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -303,7 +444,7 @@ mod tests {
     // Proves the shipped configs parse and validate.
     #[test]
     fn shipped_configs_are_valid() {
-        for name in ["paper.toml", "replay.toml"] {
+        for name in ["paper.toml", "replay.toml", "live.toml"] {
             let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
                 .join("../config")
                 .join(name);

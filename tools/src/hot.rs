@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
-use traider_core::command::OrderAction;
+use traider_core::command::{OrderAction, OrderCommand};
 use traider_core::engine::{Engine, StatusSnapshot};
 use traider_core::event::{DecodedBatch, FrameDecoder, FrameKind};
 use traider_core::input::InputKind;
@@ -42,13 +42,15 @@ pub fn limits(config: &DaemonConfig) -> HotPathLimits {
     }
 }
 
-/// Builds the hot path (paper and replay: the simulated venue is inside the engine).
+/// Builds the hot path (paper and replay: the simulated venue is inside the engine; live:
+/// the venue's reports arrive as inputs).
 pub fn build(
     config: &DaemonConfig,
     journal: Journal,
     output: OutputProducer,
 ) -> anyhow::Result<Hot> {
-    let engine = Engine::new(config.engine_settings(), true).context("invalid engine settings")?;
+    let engine = Engine::new(config.engine_settings(), config.simulated())
+        .context("invalid engine settings")?;
     Ok(HotPath::new(
         engine,
         decoder(config),
@@ -60,13 +62,17 @@ pub fn build(
 
 /// Checks the config against the venue's products response before anything trades:
 /// every configured product must be there and every size must sit on its grid.
-pub fn check_products(config: &DaemonConfig, body: &str) -> anyhow::Result<()> {
+pub fn check_products(
+    config: &DaemonConfig,
+    body: &str,
+) -> anyhow::Result<Vec<traider_core::instrument::InstrumentSpec>> {
     let mut decoder = decoder(config);
     let mut batch = DecodedBatch::with_capacity(16, 16);
     decoder
         .decode(FrameKind::Products, body.as_bytes(), &mut batch)
         .map_err(|e| anyhow::anyhow!("the venue's products response cannot be read: {e}"))?;
     let settings = config.engine_settings();
+    let mut specs = Vec::new();
     for (index, product_id) in config.product_ids().into_iter().enumerate() {
         let Some((_, spec)) = batch
             .specs
@@ -84,8 +90,9 @@ pub fn check_products(config: &DaemonConfig, body: &str) -> anyhow::Result<()> {
                 "the venue does not accept orders for this product now"
             );
         }
+        specs.push(*spec);
     }
-    Ok(())
+    Ok(specs)
 }
 
 /// Runs the hot path on its own thread (pinned when configured) until `Shutdown`.
@@ -124,13 +131,15 @@ pub struct SinkStats {
     pub held: u64,
 }
 
-/// Drains the output ring. In paper and replay modes the simulated venue already executed
-/// the orders inside the engine, so this logs them; the live order sender replaces it.
+/// Drains the output ring and hands each released command to `forward`: in paper and
+/// replay modes the simulated venue already executed the orders inside the engine, so
+/// [`log_command`] logs them; in live mode `forward` passes them to the order desk.
 /// With a `durable` syncer, no command is released before the decisions journaled with it are
 /// on disk: one sync covers everything committed, so a batch costs one sync (group commit).
 pub fn spawn_order_sink(
     mut poller: OutputPoller,
     durable: Option<Syncer>,
+    mut forward: impl FnMut(OrderCommand) + Send + 'static,
 ) -> std::io::Result<JoinHandle<SinkStats>> {
     std::thread::Builder::new().name("traider-orders".into()).spawn(move || {
         let stamp = Stamp::default();
@@ -160,7 +169,7 @@ pub fn spawn_order_sink(
                                     OrderAction::Cancel => stats.cancels += 1,
                                 }
                                 stats.handoff_ns_max = stats.handoff_ns_max.max(stamp.delta_ns(ts_emit_raw, stamp.raw()));
-                                tracing::debug!(id = %command.id(), action = ?command.action(), request = ?command.request(), "order command");
+                                forward(command);
                             }
                             Output::Stopped => stopped = true,
                             Output::None => {}
@@ -175,6 +184,12 @@ pub fn spawn_order_sink(
             }
         }
     })
+}
+
+/// The paper and replay modes' order sink: the command is logged (the engine's simulated
+/// venue executes it).
+pub fn log_command(command: OrderCommand) {
+    tracing::debug!(id = %command.id(), action = ?command.action(), request = ?command.request(), "order command");
 }
 
 /// The journal's cold helper thread: keeps the pages ahead of the writer resident and
@@ -235,6 +250,11 @@ pub fn spawn_journal_keeper(
 /// appends in this time (4 MiB per 2 ms = 2 GB/s).
 const KEEPER_TICK: Duration = Duration::from_millis(2);
 
+/// Starts the thread that drains the output ring (given the durable syncer under
+/// `flush = "durable"`): the logging sink in paper and replay, the order sender in live.
+pub type OutputConsumer =
+    Box<dyn FnOnce(OutputPoller, Option<Syncer>) -> std::io::Result<JoinHandle<SinkStats>> + Send>;
+
 /// The hot thread and the order sink, running; inputs go in through [`Running::producer`].
 pub struct Running {
     producer: InputProducer,
@@ -248,19 +268,21 @@ pub struct Running {
 impl Running {
     /// Builds the hot path, rebuilds its state from the journal in `journal_dir` when that
     /// already holds records (restart by replay), and starts its threads. `status` receives
-    /// the hot thread's snapshots (for the status log).
+    /// the hot thread's snapshots (for the status log); `consumer` drains the output ring
+    /// (`None`: the logging order sink of paper and replay).
     pub fn start(
         config: &DaemonConfig,
         journal: Journal,
         journal_dir: &std::path::Path,
         status: Option<triple_buffer::Input<StatusSnapshot>>,
+        consumer: Option<OutputConsumer>,
     ) -> anyhow::Result<Self> {
         let (poller, producer) = input_ring(config.hot_path.ring_slots, config.hot_path.slot_bytes);
         let (output, output_poller) = output_ring(config.hot_path.output_ring_slots);
         let has_records = journal.records() > 0;
         let syncer = journal.syncer();
         let mut hot = build(config, journal, output)?;
-        let rebuilt = if has_records {
+        let mut rebuilt = if has_records {
             let rebuilt = crate::restart::rebuild(&mut hot, journal_dir)?;
             tracing::info!(
                 inputs = rebuilt.inputs,
@@ -271,13 +293,18 @@ impl Running {
         } else {
             crate::restart::Rebuilt::default()
         };
+        rebuilt.live_orders = hot.engine().orders().live().to_vec();
+        rebuilt.next_counter = hot.engine().orders().next_counter();
         if let Some(status) = status {
             hot = hot.with_status(status);
         }
         let durable = syncer
             .clone()
             .filter(|_| config.journal.flush == FlushSetting::Durable);
-        let sink = spawn_order_sink(output_poller, durable)?;
+        let sink = match consumer {
+            Some(consumer) => consumer(output_poller, durable)?,
+            None => spawn_order_sink(output_poller, durable, log_command)?,
+        };
         let keeper = match syncer {
             Some(syncer) => {
                 let stop = Arc::new(AtomicBool::new(false));

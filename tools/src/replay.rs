@@ -56,7 +56,7 @@ pub fn replay(args: &ReplayArgs) -> anyhow::Result<ReplayOutcome> {
     let mut reader = CaptureReader::open(&args.capture)
         .with_context(|| format!("cannot open capture {}", args.capture.display()))?;
     // An existing journal is rebuilt first; the capture then resumes after its last input.
-    let running = hot::Running::start(&config, journal, &dir, None)?;
+    let running = hot::Running::start(&config, journal, &dir, None, None)?;
     let resumed_inputs = running.rebuilt.prints.len();
     let mut feeder = Feeder {
         producer: running.producer(),

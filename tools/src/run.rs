@@ -1,4 +1,5 @@
-//! `traiderd run`: the daemon. Paper mode: live market data, simulated fills.
+//! `traiderd run`: the daemon. Paper mode: live market data, simulated fills (live mode, real
+//! orders, is [`crate::live`]).
 //!
 //! Threads: the hot thread (pinned when configured), the order sink, a timer, a status
 //! reporter, and a small tokio runtime for the venue I/O (products over REST, market data
@@ -57,10 +58,12 @@ pub struct RunOutcome {
 pub fn run(args: &RunArgs) -> anyhow::Result<RunOutcome> {
     let config = DaemonConfig::load(&args.config)
         .map_err(|e| anyhow::anyhow!("{}: {e}", args.config.display()))?;
-    if config.mode != Mode::Paper {
-        bail!(
-            "mode: traiderd run supports mode = \"paper\" (live market data, simulated fills); use traiderd replay for recorded data"
-        );
+    match config.mode {
+        Mode::Paper => {}
+        Mode::Live => bail!("mode: live trading is not wired into traiderd yet"),
+        Mode::Replay => bail!(
+            "mode: traiderd run runs mode = \"paper\" or \"live\"; use traiderd replay for recorded data"
+        ),
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
@@ -103,7 +106,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<RunOutcome> {
             .context("cannot install signal handlers")?;
     }
     let (status_in, mut status_out) = triple_buffer::TripleBuffer::new(&empty_status()).split();
-    let running = hot::Running::start(&config, journal, &dir, Some(status_in))?;
+    let running = hot::Running::start(&config, journal, &dir, Some(status_in), None)?;
     let resumed = serde_json::json!({
         "inputs": running.rebuilt.inputs,
         "decisions": running.rebuilt.decisions,
@@ -163,7 +166,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<RunOutcome> {
     Ok(RunOutcome { summary, sink })
 }
 
-fn ws_config(config: &DaemonConfig) -> WsConfig {
+pub(crate) fn ws_config(config: &DaemonConfig) -> WsConfig {
     let venue = &config.venue;
     let mut ws = WsConfig::new(
         venue.ws_url.clone(),
@@ -178,7 +181,7 @@ fn ws_config(config: &DaemonConfig) -> WsConfig {
 }
 
 /// Timer inputs let event time pass (stale-book checks, simulated latency) without data.
-fn spawn_timer(
+pub(crate) fn spawn_timer(
     mut producer: InputProducer,
     every: Duration,
     stop: Arc<AtomicBool>,
@@ -193,12 +196,13 @@ fn spawn_timer(
         })
 }
 
-fn empty_status() -> StatusSnapshot {
+pub(crate) fn empty_status() -> StatusSnapshot {
     StatusSnapshot {
         now_ns: 0,
         counters: Default::default(),
         rejects: [0; traider_core::risk::Reject::COUNT],
         orders_open: 0,
+        gate_closed: None,
         count: 0,
         instruments: [None; traider_core::config::INSTRUMENTS_MAX],
     }
