@@ -11,6 +11,12 @@
 //! [`SendError::Unknown`]: the order may or may not exist at the venue. The caller keeps it
 //! unknown until reconciled (or re-sends it with the same `client_order_id`, which the
 //! venue treats as the same order); it is never assumed dead or alive.
+//!
+//! Reads ([`TradingClient::list_orders`], [`TradingClient::list_fills_paged`],
+//! [`TradingClient::accounts`], [`TradingClient::best_bid_ask`]) share the signing and the
+//! rate limit and follow cursors to the last page, up to the filter's page cap
+//! ([`SendError::PageLimit`] beyond it: a truncated listing is never returned as complete).
+//! [`TradingClient::server_time`] is public: unsigned and outside the private rate limit.
 
 use std::num::NonZeroU32;
 use std::sync::Arc;
@@ -26,6 +32,13 @@ use super::orders::{
     EditOutcome, batch_cancel_body, check_status, parse_cancel_response, parse_create_response,
     parse_edit_response,
 };
+use super::reads::{
+    ACCOUNTS_PATH, Account, BEST_BID_ASK_PATH, BestBidAsk, LIST_FILLS_PATH, LIST_ORDERS_PATH,
+    PAGES_MAX_DEFAULT, Page, RestFill, RestOrder, SERVER_TIME_PATH, ServerTime,
+    parse_accounts_page, parse_best_bid_ask, parse_fills_page, parse_orders_page,
+    parse_server_time,
+};
+use super::user::OrderStatus;
 
 /// Why a request has no usable answer.
 #[derive(Debug, thiserror::Error)]
@@ -39,6 +52,9 @@ pub enum SendError {
     /// The request never left (no token could be made).
     #[error(transparent)]
     Auth(#[from] AuthError),
+    /// A listing had more pages than its cap; nothing is returned rather than a part.
+    #[error("{path}: more than {pages} pages; listing abandoned")]
+    PageLimit { path: String, pages: usize },
 }
 
 /// Signs and sends order requests to one REST base URL.
@@ -97,6 +113,18 @@ impl TradingClient {
         path: &str,
         body: Option<&Value>,
     ) -> Result<(u16, Vec<u8>), SendError> {
+        self.send_query(method, path, &[], body).await
+    }
+
+    /// A signed request with `query` pairs appended to `path` (the token signs the path
+    /// alone, as Coinbase wants).
+    async fn send_query(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&Value>,
+    ) -> Result<(u16, Vec<u8>), SendError> {
         if let Some(limit) = &self.private_limit {
             limit.until_ready().await;
         }
@@ -104,6 +132,7 @@ impl TradingClient {
         let mut request = self
             .http
             .request(method, format!("{}{path}", self.base_url))
+            .query(query)
             .bearer_auth(token);
         if let Some(body) = body {
             request = request
@@ -181,5 +210,180 @@ impl TradingClient {
                 "no \"{field}\" in the answer"
             )))),
         }
+    }
+    /// Every order matching `filter`, all pages (`has_next` / `cursor`).
+    pub async fn list_orders(&self, filter: &OrderFilter) -> Result<Vec<RestOrder>, SendError> {
+        let mut query = Vec::new();
+        for status in filter.statuses.iter().filter_map(|s| s.as_query()) {
+            query.push(("order_status", status.to_owned()));
+        }
+        push_all(&mut query, "order_ids", &filter.order_ids);
+        push_all(&mut query, "product_ids", &filter.product_ids);
+        push_limit(&mut query, filter.limit);
+        self.get_pages(LIST_ORDERS_PATH, query, filter.pages_max, parse_orders_page)
+            .await
+    }
+
+    /// Every fill matching `filter`, all pages (until the `cursor` comes back empty).
+    pub async fn list_fills_paged(&self, filter: &FillFilter) -> Result<Vec<RestFill>, SendError> {
+        let mut query = Vec::new();
+        push_all(&mut query, "order_ids", &filter.order_ids);
+        push_all(&mut query, "product_ids", &filter.product_ids);
+        push_limit(&mut query, filter.limit);
+        self.get_pages(LIST_FILLS_PATH, query, filter.pages_max, parse_fills_page)
+            .await
+    }
+
+    /// Every account (balance) of the key, all pages.
+    pub async fn accounts(&self) -> Result<Vec<Account>, SendError> {
+        let query = vec![("limit", "250".to_owned())];
+        self.get_pages(ACCOUNTS_PATH, query, PAGES_MAX_DEFAULT, parse_accounts_page)
+            .await
+    }
+
+    /// The best bid and ask of `product_ids` (all products when empty).
+    pub async fn best_bid_ask(&self, product_ids: &[&str]) -> Result<Vec<BestBidAsk>, SendError> {
+        let query: Vec<(&str, String)> = product_ids
+            .iter()
+            .map(|id| ("product_ids", (*id).to_owned()))
+            .collect();
+        let (status, bytes) = self
+            .send_query(reqwest::Method::GET, BEST_BID_ASK_PATH, &query, None)
+            .await?;
+        check_status(status, &bytes)?;
+        Ok(parse_best_bid_ask(&bytes)?)
+    }
+
+    /// The venue's clock, from the public `GET /time` (unsigned, not rate-limited here).
+    pub async fn server_time(&self) -> Result<ServerTime, SendError> {
+        let response = self
+            .http
+            .get(format!("{}{SERVER_TIME_PATH}", self.base_url))
+            .send()
+            .await
+            .map_err(|e| SendError::Unknown(e.to_string()))?;
+        let status = response.status().as_u16();
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| SendError::Unknown(e.to_string()))?;
+        check_status(status, &bytes)?;
+        Ok(parse_server_time(&bytes)?)
+    }
+
+    /// GETs `path` page after page, passing each page's cursor to the next request.
+    async fn get_pages<T>(
+        &self,
+        path: &str,
+        query: Vec<(&'static str, String)>,
+        pages_max: usize,
+        parse: fn(&[u8]) -> Result<Page<T>, ApiError>,
+    ) -> Result<Vec<T>, SendError> {
+        let mut items = Vec::new();
+        let mut cursor: Option<String> = None;
+        for _ in 0..pages_max.max(1) {
+            let mut page_query = query.clone();
+            if let Some(cursor) = &cursor {
+                page_query.push(("cursor", cursor.clone()));
+            }
+            let (status, bytes) = self
+                .send_query(reqwest::Method::GET, path, &page_query, None)
+                .await?;
+            check_status(status, &bytes)?;
+            let page = parse(&bytes)?;
+            items.extend(page.items);
+            match page.next_cursor {
+                None => return Ok(items),
+                Some(next) if cursor.as_deref() == Some(next.as_str()) => {
+                    return Err(SendError::Api(ApiError::Malformed {
+                        reason: format!("cursor {next:?} repeats"),
+                        snippet: String::from_utf8_lossy(&bytes).chars().take(200).collect(),
+                    }));
+                }
+                Some(next) => cursor = Some(next),
+            }
+        }
+        Err(SendError::PageLimit {
+            path: path.to_owned(),
+            pages: pages_max.max(1),
+        })
+    }
+}
+
+/// Which orders [`TradingClient::list_orders`] lists; empty lists mean "any".
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OrderFilter {
+    /// `order_status`, repeated ([`OrderStatus::Unknown`] is skipped).
+    pub statuses: Vec<OrderStatus>,
+    pub order_ids: Vec<String>,
+    pub product_ids: Vec<String>,
+    /// Page size (`limit`); the venue's default when `None`.
+    pub limit: Option<u32>,
+    /// Pages followed before [`SendError::PageLimit`].
+    pub pages_max: usize,
+}
+
+impl Default for OrderFilter {
+    fn default() -> Self {
+        Self {
+            statuses: Vec::new(),
+            order_ids: Vec::new(),
+            product_ids: Vec::new(),
+            limit: None,
+            pages_max: PAGES_MAX_DEFAULT,
+        }
+    }
+}
+
+impl OrderFilter {
+    /// The open orders of `product_ids` (all products when empty).
+    pub fn open(product_ids: &[&str]) -> Self {
+        Self {
+            statuses: vec![OrderStatus::Open],
+            product_ids: product_ids.iter().map(|p| (*p).to_owned()).collect(),
+            ..Self::default()
+        }
+    }
+}
+
+/// Which fills [`TradingClient::list_fills_paged`] lists; empty lists mean "any".
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FillFilter {
+    pub order_ids: Vec<String>,
+    pub product_ids: Vec<String>,
+    /// Page size (`limit`); the venue's default when `None`.
+    pub limit: Option<u32>,
+    /// Pages followed before [`SendError::PageLimit`].
+    pub pages_max: usize,
+}
+
+impl Default for FillFilter {
+    fn default() -> Self {
+        Self {
+            order_ids: Vec::new(),
+            product_ids: Vec::new(),
+            limit: None,
+            pages_max: PAGES_MAX_DEFAULT,
+        }
+    }
+}
+
+impl FillFilter {
+    /// The fills of `order_ids`.
+    pub fn orders(order_ids: &[&str]) -> Self {
+        Self {
+            order_ids: order_ids.iter().map(|o| (*o).to_owned()).collect(),
+            ..Self::default()
+        }
+    }
+}
+
+fn push_all(query: &mut Vec<(&'static str, String)>, key: &'static str, values: &[String]) {
+    query.extend(values.iter().map(|v| (key, v.clone())));
+}
+
+fn push_limit(query: &mut Vec<(&'static str, String)>, limit: Option<u32>) {
+    if let Some(limit) = limit {
+        query.push(("limit", limit.to_string()));
     }
 }

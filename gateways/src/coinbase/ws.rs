@@ -300,7 +300,7 @@ pub async fn run_market_data<S: FrameSink>(
 
 /// A TLS client config that names its crypto provider explicitly, so it never depends on
 /// which rustls provider features other crates happen to enable.
-fn tls_config() -> Result<std::sync::Arc<rustls::ClientConfig>, WsError> {
+pub(crate) fn tls_config() -> Result<std::sync::Arc<rustls::ClientConfig>, WsError> {
     let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
     let roots = rustls::RootCertStore {
         roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
@@ -314,18 +314,19 @@ fn tls_config() -> Result<std::sync::Arc<rustls::ClientConfig>, WsError> {
 }
 
 /// Resolves once shutdown is requested or its sender is gone.
-async fn shutdown_requested(shutdown: &mut watch::Receiver<bool>) {
+pub(crate) async fn shutdown_requested(shutdown: &mut watch::Receiver<bool>) {
     let _ = shutdown.wait_for(|stop| *stop).await;
 }
 
 /// `backoff_min * 2^failures`, capped at `backoff_max`, plus up to 50 % jitter (still capped).
 fn backoff_delay(config: &WsConfig, failures: u32) -> Duration {
-    let base = config
-        .backoff_min
-        .saturating_mul(1u32 << failures.min(20))
-        .min(config.backoff_max);
-    base.mul_f64(1.0 + fastrand::f64() * 0.5)
-        .clamp(config.backoff_min, config.backoff_max)
+    backoff_between(config.backoff_min, config.backoff_max, failures)
+}
+
+/// `min * 2^failures`, capped at `max`, plus up to 50 % jitter (still capped).
+pub(crate) fn backoff_between(min: Duration, max: Duration, failures: u32) -> Duration {
+    let base = min.saturating_mul(1u32 << failures.min(20)).min(max);
+    base.mul_f64(1.0 + fastrand::f64() * 0.5).clamp(min, max)
 }
 
 #[cfg(test)]
