@@ -509,3 +509,145 @@ async fn orders_fills_and_accounts_paginate_and_filter() {
     );
     assert!(at_scale(book["asks"][0]["price"].as_str().expect("ask"), 2) > 6_508_367);
 }
+
+struct ChannelSink(tokio::sync::mpsc::UnboundedSender<(u32, String)>);
+
+impl traider_gateways::coinbase::ws::FrameSink for ChannelSink {
+    fn on_frame(&mut self, conn_id: u32, frame: &[u8]) {
+        let _ = self
+            .0
+            .send((conn_id, String::from_utf8_lossy(frame).into_owned()));
+    }
+    fn on_feed(&mut self, conn_id: u32, control: traider_core::input::FeedControl) {
+        let _ = self.0.send((conn_id, format!("FEED {}", control.as_str())));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daemons_market_data_client_streams_from_the_sim_without_gaps() {
+    // Proves the daemon's own MarketDataClient (4 channels, both products, as recorded)
+    // works against the sim joining mid-recording: one connection, no gap, no resubscribe,
+    // both books from fresh snapshots, and once the recording ends (synthesized heartbeats)
+    // the books it rebuilt equal the SOURCES.md oracle and the sim's own best bid/ask.
+    use traider_gateways::coinbase::ws::{MarketDataClient, WsConfig};
+    let Some(data) = data() else { return };
+    let key = test_key();
+    let sim = start(&data, &key, |c| c.speed = 5.0).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let products = vec!["BTC-USD".to_owned(), "ETH-USD".to_owned()];
+    let client = MarketDataClient::new(WsConfig::new(format!("ws://{}/", sim.addr), products))
+        .expect("client");
+    let stats = client.stats();
+    let (tx, mut frames) = tokio::sync::mpsc::unbounded_channel();
+    let (stop, shutdown) = tokio::sync::watch::channel(false);
+    let task = tokio::spawn(client.run(ChannelSink(tx), shutdown));
+    let mut books: BTreeMap<String, TestBook> = BTreeMap::new();
+    let (mut feeds, mut snapshots) = (Vec::new(), 0);
+    loop {
+        let (_, text) = tokio::time::timeout(Duration::from_secs(20), frames.recv())
+            .await
+            .expect("frames keep coming")
+            .expect("client running");
+        if let Some(feed) = text.strip_prefix("FEED ") {
+            feeds.push(feed.to_owned());
+            continue;
+        }
+        let frame: Value = serde_json::from_str(&text).expect("JSON");
+        if frame["channel"] == "l2_data" {
+            let event = &frame["events"][0];
+            snapshots += usize::from(event["type"] == "snapshot");
+            let product = event["product_id"].as_str().expect("product").to_owned();
+            apply(books.entry(product).or_default(), event);
+        }
+        let counter = frame["events"][0]["heartbeat_counter"].as_u64();
+        if frame["channel"] == "heartbeats" && counter.is_some_and(|c| c > 41_715) {
+            break;
+        }
+    }
+    stop.send_replace(true);
+    let _ = task.await;
+    assert_eq!(feeds, ["connected"]);
+    let snapshot = stats.snapshot();
+    assert_eq!(
+        (snapshot.gaps, snapshot.resubscribes, snapshot.connects),
+        (0, 0, 1)
+    );
+    assert_eq!(snapshots, 2);
+    let best = |product: &str| {
+        let book = &books[product];
+        let bid = book.keys().rfind(|(s, _)| s == "bid").expect("bid").1;
+        let ask = book.keys().find(|(s, _)| s == "offer").expect("ask").1;
+        (bid, ask)
+    };
+    assert_eq!(
+        best("BTC-USD"),
+        (at_scale("65083.66", 18), at_scale("65083.67", 18))
+    );
+    assert_eq!(
+        best("ETH-USD"),
+        (at_scale("1919.28", 18), at_scale("1919.38", 18))
+    );
+    assert_eq!(
+        sim.best_bid_ask("ETH-USD"),
+        Some(("1919.28".to_owned(), "1919.38".to_owned()))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_channel_connection_also_gets_heartbeats() {
+    // Proves a connection that subscribes to `user` and `heartbeats` gets both on one
+    // counter: the acks, the (empty) snapshot, then synthesized heartbeats counting up
+    // from the recorded 41715, one sequence_num apart.
+    let Some(data) = data() else { return };
+    let key = test_key();
+    let sim = start(&data, &key, |c| {
+        c.start_offset_ns = u64::MAX;
+        c.heartbeat_interval = Duration::from_millis(200);
+    })
+    .await;
+    let mut ws = Ws::connect(sim.addr).await;
+    ws.subscribe_user(Some(key.ws_jwt(now_s()).expect("jwt")))
+        .await;
+    ws.send(json!({"type": "subscribe", "channel": "heartbeats", "jwt": key.ws_jwt(now_s()).expect("jwt")}))
+        .await;
+    let frames: Vec<Value> = futures_collect(&mut ws, 5).await;
+    let channels: Vec<&str> = frames
+        .iter()
+        .map(|f| f["channel"].as_str().expect("channel"))
+        .collect();
+    assert_eq!(
+        channels,
+        [
+            "subscriptions",
+            "user",
+            "subscriptions",
+            "heartbeats",
+            "heartbeats"
+        ]
+    );
+    let seqs: Vec<u64> = frames
+        .iter()
+        .map(|f| f["sequence_num"].as_u64().expect("seq"))
+        .collect();
+    assert_eq!(seqs, [0, 1, 2, 3, 4]);
+    let counters: Vec<u64> = frames[3..]
+        .iter()
+        .map(|f| {
+            f["events"][0]["heartbeat_counter"]
+                .as_u64()
+                .expect("counter")
+        })
+        .collect();
+    assert!(
+        counters[0] > 41_715 && counters[1] == counters[0] + 1,
+        "{counters:?}"
+    );
+}
+
+async fn futures_collect(ws: &mut Ws, count: usize) -> Vec<Value> {
+    let mut frames = Vec::new();
+    while frames.len() < count {
+        frames.push(ws.next_json().await);
+    }
+    frames
+}
