@@ -651,3 +651,49 @@ async fn futures_collect(ws: &mut Ws, count: usize) -> Vec<Value> {
     }
     frames
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gtd_order_expires_at_its_end_time() {
+    // Proves GTD expiry: a resting GTD order whose end_time is 1 s ahead on the wall clock
+    // is OPEN at first, then reported EXPIRED on the user channel and over REST, and no
+    // longer holds funds.
+    let Some(data) = data() else { return };
+    let key = test_key();
+    let sim = start(&data, &key, |c| {
+        c.start_offset_ns = u64::MAX;
+        c.heartbeat_interval = Duration::from_millis(100);
+    })
+    .await;
+    let mut ws = Ws::connect(sim.addr).await;
+    ws.subscribe_user(Some(key.ws_jwt(now_s()).expect("jwt")))
+        .await;
+    ws.next_json().await;
+    ws.next_json().await;
+    let end_ns = traider_tools::replay_server::clock::now_unix_ns() + 1_000_000_000;
+    let gtd = OrderConfiguration::LimitGtd {
+        price_ticks: 6_000_000,
+        size_lots: 10_000,
+        post_only: true,
+        end_time: traider_tools::replay_server::clock::format_rfc3339_ns(end_ns),
+    };
+    let client = client(&sim, &key);
+    let order_id = create(&client, &order(1, Side::Buy, gtd)).await;
+    let opened = ws.next_of("user").await;
+    assert_eq!(opened["events"][0]["orders"][0]["status"], "OPEN");
+    assert_eq!(
+        opened["events"][0]["orders"][0]["time_in_force"],
+        "GOOD_UNTIL_DATE_TIME"
+    );
+    let expired = ws.next_of("user").await;
+    let order = &expired["events"][0]["orders"][0];
+    assert_eq!(
+        (order["order_id"].as_str(), order["status"].as_str()),
+        (Some(order_id.as_str()), Some("EXPIRED"))
+    );
+    assert!(traider_tools::replay_server::clock::now_unix_ns() >= end_ns);
+    assert_eq!(order["outstanding_hold_amount"], "0");
+    assert_eq!(
+        client.get_order(&order_id).await.expect("order")["status"],
+        "EXPIRED"
+    );
+}

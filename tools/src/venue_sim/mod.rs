@@ -25,14 +25,16 @@
 //! at P by one at or above P; our order is first in the queue; a print's size is shared
 //! best price first) or when the replayed book crosses them (best ask at or below our bid).
 //! Balances move by every fill and fee; an open buy holds notional + taker fee, a sell its
-//! base. Stop orders rest and never trigger. Order and fill times come from the venue clock
+//! base. GTD orders expire (`EXPIRED`) once their `end_time` passes on the wall clock.
+//! Stop orders rest and never trigger. Order and fill times come from the venue clock
 //! (the capture's time + elapsed venue time); `/time` and JWT checks use the wall clock.
 //!
 //! **User channel**: `{"type":"subscribe","channel":"user","jwt":...}` (WebSocket JWTs have
 //! no `uri`); a bad or missing JWT gets `{"type":"error","message":"authentication
 //! failure"}`. Then the open orders in snapshot messages of 50 (the first shorter one ends
 //! it; zero orders = one empty snapshot), then one `update` per change of one of our
-//! orders (accepted, each fill, cancel, edit, IOC/FOK expiry, refused create = `FAILED`),
+//! orders (accepted, each fill, cancel, edit, IOC/FOK expiry, GTD expiry, refused create =
+//! `FAILED`),
 //! with cumulative fields as documented (§2.5 of the protocol reference).
 //!
 //! **REST** (private): `POST /orders`, `POST /orders/batch_cancel`, `POST /orders/edit`,

@@ -2,7 +2,8 @@
 //! the whole venue, paced by the recorded receive-time deltas divided by `speed`. Each frame
 //! moves the venue's books, matches our resting orders (crossing book, prints trading
 //! through) and is published for the sessions. After the end it loops or synthesizes a
-//! heartbeat every `heartbeat_interval`.
+//! heartbeat every `heartbeat_interval`. On every step it also expires GTD orders whose
+//! `end_time` has passed on the wall clock.
 //!
 //! Runs as one tokio task; takes the venue lock once per frame.
 
@@ -13,7 +14,7 @@ use tokio::time::Instant;
 
 use super::Shared;
 use super::venue::{Venue, VenueEvent};
-use crate::replay_server::clock::format_go_time;
+use crate::replay_server::clock::{format_go_time, now_unix_ns};
 
 /// How long the clock runs between two saves of its position to the state file.
 const CLOCK_SAVE_INTERVAL: Duration = Duration::from_secs(1);
@@ -128,6 +129,7 @@ pub(crate) async fn run(shared: Arc<Shared>, mut cursor: usize) {
             heartbeat(&shared, &mut venue);
             next_heartbeat += shared.config.heartbeat_interval;
         }
+        venue.expire(&shared.terms(), now_unix_ns(), shared.clock.now_ns());
         venue.ledger.clock_elapsed_ns = shared.clock.elapsed_ns();
         if last_save.elapsed() >= CLOCK_SAVE_INTERVAL {
             venue.dirty = true;

@@ -21,7 +21,7 @@ use super::orders::{
     Checked, SimFill, SimOrder, base_units, fee, money_text, notional, user_order_json,
 };
 use crate::replay_server::BookMirror;
-use crate::replay_server::clock::format_rfc3339_ns;
+use crate::replay_server::clock::{format_rfc3339_ns, parse_rfc3339_ns};
 
 /// One thing that happened at the venue, for the sessions.
 #[derive(Debug)]
@@ -286,6 +286,25 @@ impl Venue {
             if lots > 0 {
                 self.fill(terms, &order_id, (ticks, lots), true, now_ns);
             }
+        }
+    }
+
+    /// Expires open GTD orders whose `end_time` is at or before `wall_now_ns` (the client
+    /// sets it from the wall clock); an `end_time` that does not parse never expires.
+    pub fn expire(&mut self, terms: &Terms<'_>, wall_now_ns: u64, now_ns: u64) {
+        let due: Vec<String> = self
+            .ledger
+            .orders
+            .values()
+            .filter(|o| o.is_open() && o.kind == "limit_limit_gtd")
+            .filter(|o| parse_rfc3339_ns(&o.end_time).is_some_and(|end| end <= wall_now_ns))
+            .map(|o| o.order_id.clone())
+            .collect();
+        for order_id in due {
+            if let Some(order) = self.ledger.orders.get_mut(&order_id) {
+                order.status = "EXPIRED".to_owned();
+            }
+            self.publish(terms, &order_id, now_ns);
         }
     }
 
