@@ -30,14 +30,14 @@ fn test_key() -> Arc<ApiKey> {
     Arc::new(ApiKey::from_secret(KEY_NAME.into(), &secret).expect("test key"))
 }
 
-async fn start(data: &ReplayData, key: &ApiKey, rate: u32) -> SimHandle {
-    let config = SimConfig {
-        listen: "127.0.0.1:0".parse().expect("address"),
-        key: key.public_key(),
-        private_rate_per_s: rate,
-        taker_fee_bps: 60,
-    };
-    serve(config, data).await.expect("coinbase-sim starts")
+/// A sim whose clock starts at the capture's end: the book is the recorded final book.
+async fn start(data: &Arc<ReplayData>, key: &ApiKey, rate: u32) -> SimHandle {
+    let mut config = SimConfig::new("127.0.0.1:0".parse().expect("address"), key.public_key());
+    config.private_rate_per_s = rate;
+    config.start_offset_ns = u64::MAX;
+    serve(config, Arc::clone(data))
+        .await
+        .expect("coinbase-sim starts")
 }
 
 fn client(sim: &SimHandle, key: Arc<ApiKey>) -> TradingClient {
@@ -66,8 +66,12 @@ fn gtc(id: u64, side: Side, price_ticks: i64, post_only: bool) -> serde_json::Va
     )
 }
 
-fn data() -> Option<ReplayData> {
-    Some(ReplayData::load(capture()?).expect("capture loads"))
+fn data() -> Option<Arc<ReplayData>> {
+    static DATA: std::sync::OnceLock<Arc<ReplayData>> = std::sync::OnceLock::new();
+    let path = capture()?;
+    Some(Arc::clone(DATA.get_or_init(|| {
+        Arc::new(ReplayData::load(path).expect("capture loads"))
+    })))
 }
 
 #[tokio::test]
@@ -265,6 +269,7 @@ fn the_coinbase_sim_binary_serves_a_key_file_and_refuses_a_loose_one() {
             .arg(&capture)
             .arg("--key-file")
             .arg(&key_file)
+            .arg("--start-at-end")
             .env("RUST_LOG", "warn");
         command
     };
