@@ -15,6 +15,7 @@ pub mod dump;
 pub mod hot;
 pub mod inspect;
 pub mod journal_sink;
+pub mod live;
 pub mod replay;
 pub mod replay_server;
 pub mod restart;

@@ -42,8 +42,11 @@ pub struct ReplayOutcome {
 
 /// Runs a whole replay and returns its summary.
 pub fn replay(args: &ReplayArgs) -> anyhow::Result<ReplayOutcome> {
-    let config = DaemonConfig::load(&args.config)
+    let mut config = DaemonConfig::load(&args.config)
         .map_err(|e| anyhow::anyhow!("{}: {e}", args.config.display()))?;
+    // A replay always simulates the fills, whatever mode the config was written for (a live
+    // config replays as its own backtest).
+    config.mode = crate::config::Mode::Replay;
     let dir = match &args.journal_dir {
         Some(dir) => dir.clone(),
         None => config

@@ -60,7 +60,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<RunOutcome> {
         .map_err(|e| anyhow::anyhow!("{}: {e}", args.config.display()))?;
     match config.mode {
         Mode::Paper => {}
-        Mode::Live => bail!("mode: live trading is not wired into traiderd yet"),
+        Mode::Live => return crate::live::run(args, config),
         Mode::Replay => bail!(
             "mode: traiderd run runs mode = \"paper\" or \"live\"; use traiderd replay for recorded data"
         ),

@@ -135,6 +135,12 @@ fn summary_json(summary: &EngineSummary, latency: &Latency, facts: &RunFacts<'_>
         "fills": c.fills,
         "orders_open": status.orders_open,
         "venue_rejects": c.venue_rejects,
+        "venue": {
+            "events": c.venue_events, "unreadable": c.venue_inputs_bad,
+            "duplicate_reports": c.duplicate_reports, "late_fills": c.late_fills,
+            "orders_unknown": c.orders_unknown, "gate_changes": c.gate_changes,
+            "cancel_rejects": c.cancel_rejects, "oms_errors": c.oms_errors,
+        },
         "rejects": rejects,
         "positions": positions,
         "pnl": pnl_json(status),

@@ -152,15 +152,21 @@ pub fn start_replay_server(capture: &Path, extra: &[&str]) -> (Proc, u16) {
 
 /// A paper config for tests: no pinning, yielding wait, the given strategy overrides.
 pub fn test_paper_config(dir: &Path, replacements: &[(&str, &str)]) -> PathBuf {
-    let mut text = std::fs::read_to_string(config("paper.toml")).unwrap();
+    test_config("paper.toml", dir, replacements)
+}
+
+/// One of the shipped configs made fit for tests (no pinning, yielding wait), with
+/// `replacements` applied; each must match.
+pub fn test_config(name: &str, dir: &Path, replacements: &[(&str, &str)]) -> PathBuf {
+    let mut text = std::fs::read_to_string(config(name)).unwrap();
     text = text
         .replace("pin_core = 1", "# pin_core = 1")
         .replace("wait = \"spin\"", "wait = \"yield\"");
     for (from, to) in replacements {
-        assert!(text.contains(from), "paper.toml has {from:?}");
+        assert!(text.contains(from), "{name} has {from:?}");
         text = text.replacen(from, to, 1);
     }
-    let path = dir.join("paper-test.toml");
+    let path = dir.join(format!("test-{name}"));
     std::fs::write(&path, text).unwrap();
     path
 }
@@ -218,4 +224,9 @@ pub fn interrupt(proc: Proc) -> Output {
         .expect("kill runs");
     assert!(status.success());
     proc.into_child().wait_with_output().expect("daemon exits")
+}
+
+/// Wraps a started child so it is killed if the test fails.
+pub fn proc_of(child: std::process::Child) -> Proc {
+    Proc(Some(child))
 }
