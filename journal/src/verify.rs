@@ -139,9 +139,12 @@ pub(crate) fn classify_stop(
     chain_prev: u64,
     is_last: bool,
 ) -> Result<Option<TornTail>, JournalError> {
-    let Some(nonzero_last) = file[offset..].iter().rposition(|&b| b != 0) else {
+    // Forward from the stop: a live writer appends behind this scan, never ahead of it,
+    // so a clean end seen here stays a clean end (a backward scan from the end of a large
+    // segment would meet records appended meanwhile and chase the writer forever).
+    if first_nonzero(&file[offset..]).is_none() {
         return Ok(None);
-    };
+    }
     let seq = seq_last + 1;
     if let Some(valid_offset) = find_valid_record(file, offset, seq_last, chain_prev) {
         let reason = CorruptReason::BadRecordBeforeValid {
@@ -154,11 +157,32 @@ pub(crate) fn classify_stop(
         let reason = CorruptReason::BadRecord(fault);
         return Err(JournalError::corrupt_record(index, offset, seq, reason));
     }
+    let bytes = file[offset..]
+        .iter()
+        .rposition(|&b| b != 0)
+        .map_or(0, |last| last + 1);
     Ok(Some(TornTail {
         segment: index,
         offset: offset as u64,
-        bytes: nonzero_last as u64 + 1,
+        bytes: bytes as u64,
     }))
+}
+
+/// The index of the first non-zero byte, eight bytes at a time.
+fn first_nonzero(bytes: &[u8]) -> Option<usize> {
+    let mut chunks = bytes.chunks_exact(8);
+    let mut at = 0;
+    for chunk in chunks.by_ref() {
+        if chunk.iter().fold(0_u8, |acc, &b| acc | b) != 0 {
+            return chunk.iter().position(|&b| b != 0).map(|i| at + i);
+        }
+        at += 8;
+    }
+    chunks
+        .remainder()
+        .iter()
+        .position(|&b| b != 0)
+        .map(|i| at + i)
 }
 
 /// The first aligned offset after `offset` holding a record that verifies and whose
@@ -214,6 +238,23 @@ mod tests {
     use super::*;
     use crate::format::{CHAIN_SEED, FILE_HEADER_SIZE};
     use crate::scan::test_support::segment;
+
+    // Proves the chunked scan finds the first non-zero byte wherever it is (inside a chunk,
+    // at a chunk edge, in the remainder) and nothing in all-zero bytes.
+    #[test]
+    fn first_nonzero_anywhere() {
+        for len in [0_usize, 1, 7, 8, 9, 64, 67] {
+            assert_eq!(first_nonzero(&vec![0; len]), None);
+            for at in 0..len {
+                let mut bytes = vec![0_u8; len];
+                bytes[at] = 1;
+                if at + 1 < len {
+                    bytes[len - 1] = 2;
+                }
+                assert_eq!(first_nonzero(&bytes), Some(at), "len {len} at {at}");
+            }
+        }
+    }
 
     fn fault_at(file: &[u8], offset: usize, chain_prev: u64) -> Option<RecordFault> {
         match read_record(file, offset, chain_prev) {

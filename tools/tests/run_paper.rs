@@ -66,7 +66,13 @@ fn paper_trades_against_the_replay_server() {
         "every record reads back"
     );
     assert_eq!(kinds(&records, "products"), 1);
-    assert!(kinds(&records, "md_frame") > 500);
+    // Every frame the daemon received is journaled (how many arrived before the fills
+    // depends on the machine's speed).
+    assert!(kinds(&records, "md_frame") > 20);
+    assert_eq!(
+        kinds(&records, "md_frame") as u64,
+        summary["frames"].as_u64().unwrap()
+    );
     assert_eq!(
         kinds(&records, "fill"),
         summary["fills"].as_u64().unwrap() as usize

@@ -84,10 +84,12 @@ pub enum DeskMsg {
     Changed { client_order_id: String },
     /// Read every working order's fills and status now (after a reconnect).
     RefreshAll,
-    /// An order the engine holds from before a restart, with its venue id when known.
+    /// An order the engine holds from before a restart, with its venue record; `cancel`
+    /// when the engine had already decided to cancel it (the cancel may never have left).
     Adopt {
         id: ClientOrderId,
-        record: Option<OrderRecord>,
+        record: OrderRecord,
+        cancel: bool,
     },
     /// Finish: no new requests; wait for those in flight.
     Stop,
@@ -277,7 +279,7 @@ impl Desk {
                     self.refresh(id);
                 }
             }
-            DeskMsg::Adopt { id, record } => self.adopt(id, record),
+            DeskMsg::Adopt { id, record, cancel } => self.adopt(id, record, cancel),
             DeskMsg::Stop => {}
         }
     }
@@ -341,18 +343,20 @@ impl Desk {
         }
     }
 
-    fn adopt(&mut self, id: ClientOrderId, record: Option<OrderRecord>) {
+    fn adopt(&mut self, id: ClientOrderId, record: OrderRecord, cancel: bool) {
         let Some(product) = self
             .products
             .iter()
-            .position(|p| record.as_ref().is_none_or(|r| r.product_id == p.product_id))
+            .position(|p| p.product_id == record.product_id)
         else {
             return;
         };
         let mut tracked = Tracked::new(product, Phase::Placed);
-        tracked.venue_id = record.as_ref().map(|r| r.order_id.clone());
+        tracked.venue_id = Some(record.order_id.clone());
+        tracked.cancel_wanted = cancel;
         self.orders.insert(id, tracked);
         self.by_client_text.insert(id.to_string(), id);
+        self.send_cancel_if_ready(id);
         self.refresh(id);
     }
 

@@ -132,7 +132,8 @@ pub async fn reconcile(ctx: Context<'_>) -> Result<Report, Refusal> {
                 report.adopted += 1;
                 let _ = ctx.desk.send(DeskMsg::Adopt {
                     id: order.id,
-                    record: Some(record),
+                    record,
+                    cancel: order.cancel_pending,
                 });
             }
             None => {
