@@ -59,6 +59,7 @@
 mod book;
 pub mod faults;
 mod listener;
+mod lists;
 mod orders;
 mod rest;
 mod session;
@@ -425,19 +426,19 @@ fn router(shared: Arc<Shared>) -> Router {
         .route(CREATE_ORDER_PATH, post(rest::create_order))
         .route(BATCH_CANCEL_PATH, post(rest::batch_cancel))
         .route(EDIT_ORDER_PATH, post(rest::edit_order))
-        .route(FILLS_PATH, get(rest::list_fills))
-        .route(LIST_ORDERS_PATH, get(rest::list_orders))
+        .route(FILLS_PATH, get(lists::list_fills))
+        .route(LIST_ORDERS_PATH, get(lists::list_orders))
         .route(
             &format!("{GET_ORDER_PREFIX}{{order_id}}"),
             get(rest::get_order),
         )
-        .route(ACCOUNTS_PATH, get(rest::accounts))
-        .route(BEST_BID_ASK_PATH, get(rest::best_bid_ask))
-        .route(PRODUCTS_PATH, get(rest::products))
+        .route(ACCOUNTS_PATH, get(lists::accounts))
+        .route(BEST_BID_ASK_PATH, get(lists::best_bid_ask))
+        .route(PRODUCTS_PATH, get(lists::products))
         .route(TIME_PATH, get(crate::replay_server::rest::time))
-        .route("/sim/orders", get(rest::sim_orders))
-        .route("/sim/fills", get(rest::sim_fills))
-        .route("/sim/requests", get(rest::sim_requests))
+        .route("/sim/orders", get(lists::sim_orders))
+        .route("/sim/fills", get(lists::sim_fills))
+        .route("/sim/requests", get(lists::sim_requests))
         .fallback(upgrade)
         .with_state(shared)
 }
