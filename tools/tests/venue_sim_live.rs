@@ -697,3 +697,75 @@ async fn a_gtd_order_expires_at_its_end_time() {
         "EXPIRED"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stop_limit_sell_triggers_on_a_print_at_its_stop_and_takes_the_bid() {
+    // Proves stop-limit orders on the venue clock: a sell stopped down at 65083.66 (the
+    // recorded bid, where aggressive sellers print) is STOP_PENDING until such a print,
+    // then STOP_TRIGGERED and filled as TAKER at a bid within its 65000 limit; a buy
+    // stopped up at 70000 (never printed) stays pending and unfilled.
+    use traider_gateways::coinbase::orders::StopDirection;
+    let Some(data) = data() else { return };
+    let key = test_key();
+    let sim = start(&data, &key, |c| {
+        c.speed = 4.0;
+        c.start_offset_ns = 5_000_000_000;
+    })
+    .await;
+    let client = client(&sim, &key);
+    let stop = |price_ticks, stop_ticks, direction| OrderConfiguration::StopLimitGtc {
+        price_ticks,
+        stop_ticks,
+        size_lots: 100_000,
+        direction,
+    };
+    let sell = create(
+        &client,
+        &order(
+            1,
+            Side::Sell,
+            stop(6_500_000, 6_508_366, StopDirection::Down),
+        ),
+    )
+    .await;
+    let buy = create(
+        &client,
+        &order(2, Side::Buy, stop(7_100_000, 7_000_000, StopDirection::Up)),
+    )
+    .await;
+    let pending = client.get_order(&sell).await.expect("order");
+    assert_eq!(
+        (
+            pending["trigger_status"].as_str(),
+            pending["status"].as_str()
+        ),
+        (Some("STOP_PENDING"), Some("OPEN"))
+    );
+    let end_ns = recorded_frames().last().expect("frames").0;
+    while sim.clock_elapsed_ns() < end_ns + 500_000_000 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let triggered = client.get_order(&sell).await.expect("order");
+    assert_eq!(
+        (
+            triggered["trigger_status"].as_str(),
+            triggered["status"].as_str()
+        ),
+        (Some("STOP_TRIGGERED"), Some("FILLED"))
+    );
+    let fills = client.list_fills(&sell).await.expect("fills");
+    assert!(!fills.is_empty());
+    for fill in &fills {
+        let price = at_scale(fill["price"].as_str().expect("price"), 2);
+        assert!((6_500_000..=6_508_366).contains(&price), "{fill}");
+        assert_eq!(fill["liquidity_indicator"], "TAKER");
+    }
+    let waiting = client.get_order(&buy).await.expect("order");
+    assert_eq!(
+        (
+            waiting["trigger_status"].as_str(),
+            waiting["filled_size"].as_str()
+        ),
+        (Some("STOP_PENDING"), Some("0"))
+    );
+}

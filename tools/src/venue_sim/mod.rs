@@ -26,7 +26,8 @@
 //! best price first) or when the replayed book crosses them (best ask at or below our bid).
 //! Balances move by every fill and fee; an open buy holds notional + taker fee, a sell its
 //! base. GTD orders expire (`EXPIRED`) once their `end_time` passes on the wall clock.
-//! Stop orders rest and never trigger. Order and fill times come from the venue clock
+//! Stop-limit orders trigger on a replayed print at or beyond their stop price (in their
+//! `stop_direction`), then take the book up to their limit and rest like a GTC order. Order and fill times come from the venue clock
 //! (the capture's time + elapsed venue time); `/time` and JWT checks use the wall clock.
 //!
 //! **User channel**: `{"type":"subscribe","channel":"user","jwt":...}` (WebSocket JWTs have

@@ -301,6 +301,8 @@ fn create_work(shared: &Shared, venue: &mut Venue, create: CreateBody) -> Respon
         limit_ticks: checked.limit_ticks,
         stop_ticks: checked.stop_ticks,
         post_only: checked.post_only,
+        stop_up: checked.stop_up,
+        triggered: false,
         filled_lots: 0,
         fills: 0,
         filled_value: 0,
