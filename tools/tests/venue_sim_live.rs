@@ -769,3 +769,56 @@ async fn a_stop_limit_sell_triggers_on_a_print_at_its_stop_and_takes_the_bid() {
         (Some("STOP_PENDING"), Some("0"))
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn creates_the_balances_cannot_pay_for_are_insufficient_funds() {
+    // Proves the funds check against the default balances (USD 100000, BTC 1): a sell of
+    // 2 BTC and a buy of 2 BTC at 60000 (120000 USD) are rejected for insufficient funds and
+    // create nothing; a buy of 1.6 BTC at 60000 fits, and then holds so much that a second
+    // one no longer does; a sell of 1 BTC fits.
+    let Some(data) = data() else { return };
+    let key = test_key();
+    let sim = start(&data, &key, |c| c.start_offset_ns = u64::MAX).await;
+    let client = client(&sim, &key);
+    // The client reports new_order_failure_reason, which the venue spells without the S
+    // (failure_reason says INSUFFICIENT_FUNDS; protocol reference §5.3).
+    const INSUFFICIENT: &str = "INSUFFICIENT_FUND";
+    let reason = |outcome: CreateOutcome| match outcome {
+        CreateOutcome::Rejected { reason, .. } => reason,
+        CreateOutcome::Accepted { .. } => "ACCEPTED".to_owned(),
+    };
+    let outcome = |id, side, ticks, lots| {
+        let client = client.clone();
+        async move {
+            reason(
+                client
+                    .create_order(&gtc(id, side, ticks, lots))
+                    .await
+                    .expect("answered"),
+            )
+        }
+    };
+    assert_eq!(
+        outcome(1, Side::Sell, 7_000_000, 200_000_000).await,
+        INSUFFICIENT
+    );
+    assert_eq!(
+        outcome(2, Side::Buy, 6_000_000, 200_000_000).await,
+        INSUFFICIENT
+    );
+    assert_eq!(sim.orders_created(), 0);
+    assert_eq!(
+        outcome(3, Side::Buy, 6_000_000, 160_000_000).await,
+        "ACCEPTED"
+    );
+    assert_eq!(
+        outcome(4, Side::Buy, 6_000_000, 10_000_000).await,
+        INSUFFICIENT,
+        "96576 USD held"
+    );
+    assert_eq!(
+        outcome(5, Side::Sell, 7_000_000, 100_000_000).await,
+        "ACCEPTED"
+    );
+    assert_eq!(sim.orders_created(), 2);
+}

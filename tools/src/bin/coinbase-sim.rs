@@ -83,6 +83,9 @@ struct Args {
     /// Starting balances.
     #[arg(long, default_value = DEFAULT_BALANCES)]
     balances: String,
+    /// Accept orders whatever the balances (no INSUFFICIENT_FUNDS rejections).
+    #[arg(long)]
+    no_balance_check: bool,
     /// Fault scenario file (TOML, format below).
     #[arg(long, value_name = "FILE")]
     scenario: Option<PathBuf>,
@@ -115,6 +118,7 @@ impl Args {
             (false, None) => 0,
         };
         config.balances = parse_balances(&self.balances)?;
+        config.check_balances = !self.no_balance_check;
         let mut scenario = match &self.scenario {
             Some(path) => {
                 Scenario::load(path).with_context(|| format!("scenario {}", path.display()))?

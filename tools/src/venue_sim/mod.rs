@@ -25,7 +25,9 @@
 //! at P by one at or above P; our order is first in the queue; a print's size is shared
 //! best price first) or when the replayed book crosses them (best ask at or below our bid).
 //! Balances move by every fill and fee; an open buy holds notional + taker fee, a sell its
-//! base. GTD orders expire (`EXPIRED`) once their `end_time` passes on the wall clock.
+//! base; a create the available balance cannot pay for is rejected `INSUFFICIENT_FUNDS`
+//! (unless `check_balances` is off). GTD orders expire (`EXPIRED`) once their `end_time`
+//! passes on the wall clock.
 //! Stop-limit orders trigger on a replayed print at or beyond their stop price (in their
 //! `stop_direction`), then take the book up to their limit and rest like a GTC order. Order and fill times come from the venue clock
 //! (the capture's time + elapsed venue time); `/time` and JWT checks use the wall clock.
@@ -139,6 +141,8 @@ pub struct SimConfig {
     pub start_offset_ns: u64,
     /// Starting balances, `(currency, decimal amount)`.
     pub balances: Vec<(String, String)>,
+    /// Reject creates the balances cannot pay for (`INSUFFICIENT_FUNDS`).
+    pub check_balances: bool,
     pub faults: Scenario,
     /// Where the ledger is saved on every change and loaded from at start.
     pub state_file: Option<PathBuf>,
@@ -152,7 +156,7 @@ pub const DEFAULT_BALANCES: &str = "USD=100000,BTC=1,ETH=10";
 
 impl SimConfig {
     /// Defaults: 30 requests/s, taker 60 bps, maker 40 bps, speed 1, no loop, the clock
-    /// from the capture's start, [`DEFAULT_BALANCES`], no faults, no state file.
+    /// from the capture's start, [`DEFAULT_BALANCES`] (checked), no faults, no state file.
     pub fn new(listen: SocketAddr, key: PublicKey) -> Self {
         Self {
             listen,
@@ -164,6 +168,7 @@ impl SimConfig {
             loop_playback: false,
             start_offset_ns: 0,
             balances: parse_balances(DEFAULT_BALANCES).unwrap_or_default(),
+            check_balances: true,
             faults: Scenario::default(),
             state_file: None,
             subscribe_timeout: Duration::from_secs(5),

@@ -19,7 +19,9 @@ use traider_gateways::coinbase::orders::{BATCH_CANCEL_PATH, CREATE_ORDER_PATH, E
 
 use super::faults::RestFaultKind;
 use super::listener::Peer;
-use super::orders::{check_order, failed_order_json, rest_order_json};
+use super::orders::{
+    Checked, base_units, check_order, failed_order_json, fee, money_text, notional, rest_order_json,
+};
 use super::venue::{Venue, VenueEvent};
 use super::{GET_ORDER_PREFIX, RequestLog, Shared, SimOrder, unix_now_s};
 
@@ -210,9 +212,53 @@ fn rejected(reason: &str, message: &str) -> Value {
         "error_response": {
             "error": reason, "message": message, "error_details": "",
             "preview_failure_reason": "UNKNOWN_PREVIEW_FAILURE_REASON",
-            "new_order_failure_reason": reason,
+            // The venue's own spelling of this one (protocol reference §5.3).
+            "new_order_failure_reason": if reason == "INSUFFICIENT_FUNDS" { "INSUFFICIENT_FUND" } else { reason },
         },
     })
+}
+
+/// Whether the account can pay for `checked` on top of what open orders hold: a buy needs
+/// its notional at the limit (at the prices it would take, for a market order) plus the
+/// taker fee in the quote currency, a sell its size in the base currency.
+fn check_funds(
+    shared: &Shared,
+    venue: &Venue,
+    product_id: &str,
+    checked: &Checked,
+) -> Result<(), (&'static str, String)> {
+    let Some(rules) = shared
+        .rules
+        .get(product_id)
+        .filter(|_| shared.config.check_balances)
+    else {
+        return Ok(());
+    };
+    let (currency, need) = if checked.buy {
+        let value = match checked.limit_ticks {
+            Some(ticks) => notional(rules, ticks, checked.lots),
+            None => venue.books.get(product_id).map_or(0, |book| {
+                let levels = book.peek(true, None, checked.lots);
+                levels.iter().map(|(t, l)| notional(rules, *t, *l)).sum()
+            }),
+        };
+        (
+            &rules.quote_currency,
+            value + fee(value, shared.config.taker_fee_bps),
+        )
+    } else {
+        (&rules.base_currency, base_units(rules, checked.lots))
+    };
+    let available = venue.available(&shared.terms(), currency);
+    if need > available {
+        let message = format!(
+            "Insufficient balance in source account: {currency} {} available, {} needed",
+            money_text(available),
+            money_text(need)
+        );
+        return Err(("INSUFFICIENT_FUNDS", message));
+    }
+    Ok(())
 }
 
 fn accepted(order: &SimOrder) -> Value {
@@ -267,6 +313,10 @@ fn create_work(shared: &Shared, venue: &mut Venue, create: CreateBody) -> Respon
             &create.order_configuration,
         ),
     };
+    let checked = checked.and_then(|c| {
+        check_funds(shared, venue, &create.product_id, &c)?;
+        Ok(c)
+    });
     let checked = match checked {
         Ok(checked) => checked,
         Err((reason, message)) => {

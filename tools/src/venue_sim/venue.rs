@@ -18,7 +18,7 @@ use tokio::sync::broadcast;
 use super::RequestLog;
 use super::book::{Print, Rules, SimBook};
 use super::orders::{
-    Checked, SimFill, SimOrder, base_units, fee, money_text, notional, user_order_json,
+    Checked, SimFill, SimOrder, base_units, fee, hold_units, money_text, notional, user_order_json,
 };
 use crate::replay_server::BookMirror;
 use crate::replay_server::clock::{format_rfc3339_ns, parse_rfc3339_ns};
@@ -346,6 +346,26 @@ impl Venue {
             }
             self.publish(terms, &order_id, now_ns);
         }
+    }
+
+    /// Balance of `currency` minus what open orders hold of it, in Money units.
+    pub fn available(&self, terms: &Terms<'_>, currency: &str) -> i128 {
+        let held: i128 = self
+            .ledger
+            .orders
+            .values()
+            .filter(|o| o.is_open())
+            .filter_map(|o| {
+                let rules = terms.rules.get(&o.product_id)?;
+                let held_currency = if o.is_buy() {
+                    &rules.quote_currency
+                } else {
+                    &rules.base_currency
+                };
+                (held_currency == currency).then(|| hold_units(o, rules, terms.taker_fee_bps))
+            })
+            .sum();
+        self.ledger.balances.get(currency).copied().unwrap_or(0) - held
     }
 
     /// Cancels order `order_id` if open; whether it was.
