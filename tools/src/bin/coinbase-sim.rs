@@ -27,6 +27,15 @@ use traider_tools::replay_server::ReplayData;
 use traider_tools::venue_sim::{DEFAULT_BALANCES, Scenario, SimConfig, parse_balances, serve};
 
 const SCENARIO_HELP: &str = "\
+Serves on ONE loopback port:
+  WebSocket (any path): level2 (snapshot of the current book, then live updates),
+    market_trades, ticker, candles, heartbeats (as recorded, re-sequenced), and user
+    (WS JWT of --key-file; open orders in snapshots of 50, then cumulative updates)
+  REST (JWT + rate limit): POST /api/v3/brokerage/orders, /orders/batch_cancel, /orders/edit;
+    GET /orders/historical/{id}, /orders/historical/batch, /orders/historical/fills,
+    /accounts, /best_bid_ask; public GET /market/products, /time
+  Inspection (no auth): GET /sim/orders, /sim/fills, /sim/requests
+
 Scenario file (TOML), every table optional:
 
   [[rest]]                 # the nth request (1-based) of an endpoint class gets a fault
