@@ -822,3 +822,39 @@ async fn creates_the_balances_cannot_pay_for_are_insufficient_funds() {
     );
     assert_eq!(sim.orders_created(), 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_loop_the_recording_starts_over_on_one_continuing_sequence() {
+    // Proves --loop on the venue clock: started 2 s before the recording's end, a heartbeat
+    // subscriber sees the recorded counters reach the last one (41715), then start over
+    // from the first recorded one (41691), all on one gapless sequence_num counter.
+    let Some(data) = data() else { return };
+    let key = test_key();
+    let end_ns = recorded_frames().last().expect("frames").0;
+    let sim = start(&data, &key, |c| {
+        c.speed = 4.0;
+        c.loop_playback = true;
+        c.start_offset_ns = end_ns - 2_000_000_000;
+    })
+    .await;
+    let mut ws = Ws::connect(sim.addr).await;
+    ws.subscribe("heartbeats", &["BTC-USD"]).await;
+    let mut counters = Vec::new();
+    let mut expected_seq = 0;
+    while !counters.contains(&41_692) {
+        let frame = ws.next_json().await;
+        assert_eq!(frame["sequence_num"], expected_seq);
+        expected_seq += 1;
+        if let Some(counter) = frame["events"][0]["heartbeat_counter"].as_u64() {
+            counters.push(counter);
+        }
+    }
+    let restart = counters
+        .iter()
+        .position(|c| *c == 41_691)
+        .expect("starts over");
+    assert!(
+        restart > 0 && counters[restart - 1] == 41_715,
+        "{counters:?}"
+    );
+}
