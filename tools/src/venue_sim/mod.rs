@@ -3,11 +3,11 @@
 //! over WebSocket (any path that asks for an upgrade), the private REST order endpoints, the
 //! public products/time endpoints, and test inspection endpoints.
 //!
-//! **One venue clock** ([`timeline`]): the capture's recorded frames play once, on a single
+//! **One venue clock** (module `timeline`): the capture's recorded frames play once, on a single
 //! timeline that starts when the sim starts (recorded receive-time deltas divided by
 //! `speed`; `loop_playback` starts over after the end, otherwise synthesized heartbeats
 //! continue). The venue's book per product follows that timeline. A WebSocket session
-//! ([`session`]) answers every (un)subscribe with a cumulative `subscriptions` ack, closes
+//! (module `session`) answers every (un)subscribe with a cumulative `subscriptions` ack, closes
 //! a connection without a subscribe within 5 s, and numbers everything it sends with one
 //! `sequence_num` counter from 0. `level2` gets a snapshot of the CURRENT book then the live
 //! updates; `market_trades`, `ticker`, `candles`, `heartbeats` pass through as recorded
@@ -27,18 +27,18 @@
 //! Balances move by every fill and fee; an open buy holds notional + taker fee, a sell its
 //! base; a create the available balance cannot pay for is rejected `INSUFFICIENT_FUNDS`
 //! (unless `check_balances` is off). GTD orders expire (`EXPIRED`) once their `end_time`
-//! passes on the wall clock.
-//! Stop-limit orders trigger on a replayed print at or beyond their stop price (in their
-//! `stop_direction`), then take the book up to their limit and rest like a GTC order. Order and fill times come from the venue clock
-//! (the capture's time + elapsed venue time); `/time` and JWT checks use the wall clock.
+//! passes on the wall clock. Stop-limit orders trigger on a replayed print at or beyond
+//! their stop price (in their `stop_direction`), then take the book up to their limit and
+//! rest like a GTC order. Order and fill times come from the venue clock (the capture's
+//! time + elapsed venue time); `/time`, JWT checks and GTD expiry use the wall clock.
 //!
 //! **User channel**: `{"type":"subscribe","channel":"user","jwt":...}` (WebSocket JWTs have
 //! no `uri`); a bad or missing JWT gets `{"type":"error","message":"authentication
 //! failure"}`. Then the open orders in snapshot messages of 50 (the first shorter one ends
 //! it; zero orders = one empty snapshot), then one `update` per change of one of our
-//! orders (accepted, each fill, cancel, edit, IOC/FOK expiry, GTD expiry, refused create =
-//! `FAILED`),
-//! with cumulative fields as documented (§2.5 of the protocol reference).
+//! orders (accepted, each fill, cancel, edit, IOC/FOK expiry, GTD expiry, stop trigger,
+//! refused create = `FAILED`), with cumulative fields as documented (§2.5 of the protocol
+//! reference). `heartbeats` and market channels may share the connection.
 //!
 //! **REST** (private): `POST /orders`, `POST /orders/batch_cancel`, `POST /orders/edit`,
 //! `GET /orders/historical/{id}`, `GET /orders/historical/batch` (`order_status`,
@@ -56,8 +56,13 @@
 //! order ids, counters, the clock position) is saved atomically on every change and loaded
 //! at start, so a killed sim restarted with the same file forgets nothing.
 //!
+//! **Not modelled**: queue position (our resting order is always first), our orders in the
+//! public book, quote-sized orders, `PENDING`/`CANCEL_QUEUED` intermediate states, market
+//! data snapshots other than `level2` for late subscribers, persistence of the request log
+//! and of REST fault ordinals across a restart.
+//!
 //! Runs on tokio: axum's handlers, one task per WebSocket session, one venue clock task;
-//! all venue state sits behind one mutex ([`venue`]).
+//! all venue state sits behind one mutex (module `venue`).
 
 mod book;
 pub mod faults;
