@@ -697,3 +697,164 @@ async fn a_gtd_order_expires_at_its_end_time() {
         "EXPIRED"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stop_limit_sell_triggers_on_a_print_at_its_stop_and_takes_the_bid() {
+    // Proves stop-limit orders on the venue clock: a sell stopped down at 65083.66 (the
+    // recorded bid, where aggressive sellers print) is STOP_PENDING until such a print,
+    // then STOP_TRIGGERED and filled as TAKER at a bid within its 65000 limit; a buy
+    // stopped up at 70000 (never printed) stays pending and unfilled.
+    use traider_gateways::coinbase::orders::StopDirection;
+    let Some(data) = data() else { return };
+    let key = test_key();
+    let sim = start(&data, &key, |c| {
+        c.speed = 4.0;
+        c.start_offset_ns = 5_000_000_000;
+    })
+    .await;
+    let client = client(&sim, &key);
+    let stop = |price_ticks, stop_ticks, direction| OrderConfiguration::StopLimitGtc {
+        price_ticks,
+        stop_ticks,
+        size_lots: 100_000,
+        direction,
+    };
+    let sell = create(
+        &client,
+        &order(
+            1,
+            Side::Sell,
+            stop(6_500_000, 6_508_366, StopDirection::Down),
+        ),
+    )
+    .await;
+    let buy = create(
+        &client,
+        &order(2, Side::Buy, stop(7_100_000, 7_000_000, StopDirection::Up)),
+    )
+    .await;
+    let pending = client.get_order(&sell).await.expect("order");
+    assert_eq!(
+        (
+            pending["trigger_status"].as_str(),
+            pending["status"].as_str()
+        ),
+        (Some("STOP_PENDING"), Some("OPEN"))
+    );
+    let end_ns = recorded_frames().last().expect("frames").0;
+    while sim.clock_elapsed_ns() < end_ns + 500_000_000 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let triggered = client.get_order(&sell).await.expect("order");
+    assert_eq!(
+        (
+            triggered["trigger_status"].as_str(),
+            triggered["status"].as_str()
+        ),
+        (Some("STOP_TRIGGERED"), Some("FILLED"))
+    );
+    let fills = client.list_fills(&sell).await.expect("fills");
+    assert!(!fills.is_empty());
+    for fill in &fills {
+        let price = at_scale(fill["price"].as_str().expect("price"), 2);
+        assert!((6_500_000..=6_508_366).contains(&price), "{fill}");
+        assert_eq!(fill["liquidity_indicator"], "TAKER");
+    }
+    let waiting = client.get_order(&buy).await.expect("order");
+    assert_eq!(
+        (
+            waiting["trigger_status"].as_str(),
+            waiting["filled_size"].as_str()
+        ),
+        (Some("STOP_PENDING"), Some("0"))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn creates_the_balances_cannot_pay_for_are_insufficient_funds() {
+    // Proves the funds check against the default balances (USD 100000, BTC 1): a sell of
+    // 2 BTC and a buy of 2 BTC at 60000 (120000 USD) are rejected for insufficient funds and
+    // create nothing; a buy of 1.6 BTC at 60000 fits, and then holds so much that a second
+    // one no longer does; a sell of 1 BTC fits.
+    let Some(data) = data() else { return };
+    let key = test_key();
+    let sim = start(&data, &key, |c| c.start_offset_ns = u64::MAX).await;
+    let client = client(&sim, &key);
+    // The client reports new_order_failure_reason, which the venue spells without the S
+    // (failure_reason says INSUFFICIENT_FUNDS; protocol reference §5.3).
+    const INSUFFICIENT: &str = "INSUFFICIENT_FUND";
+    let reason = |outcome: CreateOutcome| match outcome {
+        CreateOutcome::Rejected { reason, .. } => reason,
+        CreateOutcome::Accepted { .. } => "ACCEPTED".to_owned(),
+    };
+    let outcome = |id, side, ticks, lots| {
+        let client = client.clone();
+        async move {
+            reason(
+                client
+                    .create_order(&gtc(id, side, ticks, lots))
+                    .await
+                    .expect("answered"),
+            )
+        }
+    };
+    assert_eq!(
+        outcome(1, Side::Sell, 7_000_000, 200_000_000).await,
+        INSUFFICIENT
+    );
+    assert_eq!(
+        outcome(2, Side::Buy, 6_000_000, 200_000_000).await,
+        INSUFFICIENT
+    );
+    assert_eq!(sim.orders_created(), 0);
+    assert_eq!(
+        outcome(3, Side::Buy, 6_000_000, 160_000_000).await,
+        "ACCEPTED"
+    );
+    assert_eq!(
+        outcome(4, Side::Buy, 6_000_000, 10_000_000).await,
+        INSUFFICIENT,
+        "96576 USD held"
+    );
+    assert_eq!(
+        outcome(5, Side::Sell, 7_000_000, 100_000_000).await,
+        "ACCEPTED"
+    );
+    assert_eq!(sim.orders_created(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_loop_the_recording_starts_over_on_one_continuing_sequence() {
+    // Proves --loop on the venue clock: started 2 s before the recording's end, a heartbeat
+    // subscriber sees the recorded counters reach the last one (41715), then start over
+    // from the first recorded one (41691), all on one gapless sequence_num counter.
+    let Some(data) = data() else { return };
+    let key = test_key();
+    let end_ns = recorded_frames().last().expect("frames").0;
+    let sim = start(&data, &key, |c| {
+        c.speed = 4.0;
+        c.loop_playback = true;
+        c.start_offset_ns = end_ns - 2_000_000_000;
+    })
+    .await;
+    let mut ws = Ws::connect(sim.addr).await;
+    ws.subscribe("heartbeats", &["BTC-USD"]).await;
+    let mut counters = Vec::new();
+    let mut expected_seq = 0;
+    while !counters.contains(&41_692) {
+        let frame = ws.next_json().await;
+        assert_eq!(frame["sequence_num"], expected_seq);
+        expected_seq += 1;
+        if let Some(counter) = frame["events"][0]["heartbeat_counter"].as_u64() {
+            counters.push(counter);
+        }
+    }
+    let restart = counters
+        .iter()
+        .position(|c| *c == 41_691)
+        .expect("starts over");
+    assert!(
+        restart > 0 && counters[restart - 1] == 41_715,
+        "{counters:?}"
+    );
+}

@@ -27,6 +27,15 @@ use traider_tools::replay_server::ReplayData;
 use traider_tools::venue_sim::{DEFAULT_BALANCES, Scenario, SimConfig, parse_balances, serve};
 
 const SCENARIO_HELP: &str = "\
+Serves on ONE loopback port:
+  WebSocket (any path): level2 (snapshot of the current book, then live updates),
+    market_trades, ticker, candles, heartbeats (as recorded, re-sequenced), and user
+    (WS JWT of --key-file; open orders in snapshots of 50, then cumulative updates)
+  REST (JWT + rate limit): POST /api/v3/brokerage/orders, /orders/batch_cancel, /orders/edit;
+    GET /orders/historical/{id}, /orders/historical/batch, /orders/historical/fills,
+    /accounts, /best_bid_ask; public GET /market/products, /time
+  Inspection (no auth): GET /sim/orders, /sim/fills, /sim/requests
+
 Scenario file (TOML), every table optional:
 
   [[rest]]                 # the nth request (1-based) of an endpoint class gets a fault
@@ -83,6 +92,9 @@ struct Args {
     /// Starting balances.
     #[arg(long, default_value = DEFAULT_BALANCES)]
     balances: String,
+    /// Accept orders whatever the balances (no INSUFFICIENT_FUNDS rejections).
+    #[arg(long)]
+    no_balance_check: bool,
     /// Fault scenario file (TOML, format below).
     #[arg(long, value_name = "FILE")]
     scenario: Option<PathBuf>,
@@ -115,6 +127,7 @@ impl Args {
             (false, None) => 0,
         };
         config.balances = parse_balances(&self.balances)?;
+        config.check_balances = !self.no_balance_check;
         let mut scenario = match &self.scenario {
             Some(path) => {
                 Scenario::load(path).with_context(|| format!("scenario {}", path.display()))?

@@ -82,6 +82,27 @@ impl SimBook {
         }
     }
 
+    /// What [`Self::take`] would take, without taking it.
+    pub fn peek(&self, buy: bool, limit: Option<i64>, lots: i64) -> Vec<(i64, i64)> {
+        let levels: Box<dyn Iterator<Item = (i64, i64)> + '_> = if buy {
+            Box::new(self.asks.iter().map(|(t, l)| (*t, *l)))
+        } else {
+            Box::new(self.bids.iter().map(|(Reverse(t), l)| (*t, *l)))
+        };
+        let mut left = lots;
+        let mut taken = Vec::new();
+        for (ticks, size) in levels {
+            let within = limit.is_none_or(|l| if buy { ticks <= l } else { ticks >= l });
+            if left == 0 || !within {
+                break;
+            }
+            let fill = size.min(left);
+            left -= fill;
+            taken.push((ticks, fill));
+        }
+        taken
+    }
+
     /// Takes up to `lots` at `limit` or better, best price first; returns `(ticks, lots)`
     /// per level taken, and removes what it took from the book.
     pub fn take(&mut self, buy: bool, limit: Option<i64>, mut lots: i64) -> Vec<(i64, i64)> {

@@ -3,11 +3,11 @@
 //! over WebSocket (any path that asks for an upgrade), the private REST order endpoints, the
 //! public products/time endpoints, and test inspection endpoints.
 //!
-//! **One venue clock** ([`timeline`]): the capture's recorded frames play once, on a single
+//! **One venue clock** (module `timeline`): the capture's recorded frames play once, on a single
 //! timeline that starts when the sim starts (recorded receive-time deltas divided by
 //! `speed`; `loop_playback` starts over after the end, otherwise synthesized heartbeats
 //! continue). The venue's book per product follows that timeline. A WebSocket session
-//! ([`session`]) answers every (un)subscribe with a cumulative `subscriptions` ack, closes
+//! (module `session`) answers every (un)subscribe with a cumulative `subscriptions` ack, closes
 //! a connection without a subscribe within 5 s, and numbers everything it sends with one
 //! `sequence_num` counter from 0. `level2` gets a snapshot of the CURRENT book then the live
 //! updates; `market_trades`, `ticker`, `candles`, `heartbeats` pass through as recorded
@@ -25,17 +25,20 @@
 //! at P by one at or above P; our order is first in the queue; a print's size is shared
 //! best price first) or when the replayed book crosses them (best ask at or below our bid).
 //! Balances move by every fill and fee; an open buy holds notional + taker fee, a sell its
-//! base. GTD orders expire (`EXPIRED`) once their `end_time` passes on the wall clock.
-//! Stop orders rest and never trigger. Order and fill times come from the venue clock
-//! (the capture's time + elapsed venue time); `/time` and JWT checks use the wall clock.
+//! base; a create the available balance cannot pay for is rejected `INSUFFICIENT_FUNDS`
+//! (unless `check_balances` is off). GTD orders expire (`EXPIRED`) once their `end_time`
+//! passes on the wall clock. Stop-limit orders trigger on a replayed print at or beyond
+//! their stop price (in their `stop_direction`), then take the book up to their limit and
+//! rest like a GTC order. Order and fill times come from the venue clock (the capture's
+//! time + elapsed venue time); `/time`, JWT checks and GTD expiry use the wall clock.
 //!
 //! **User channel**: `{"type":"subscribe","channel":"user","jwt":...}` (WebSocket JWTs have
 //! no `uri`); a bad or missing JWT gets `{"type":"error","message":"authentication
 //! failure"}`. Then the open orders in snapshot messages of 50 (the first shorter one ends
 //! it; zero orders = one empty snapshot), then one `update` per change of one of our
-//! orders (accepted, each fill, cancel, edit, IOC/FOK expiry, GTD expiry, refused create =
-//! `FAILED`),
-//! with cumulative fields as documented (§2.5 of the protocol reference).
+//! orders (accepted, each fill, cancel, edit, IOC/FOK expiry, GTD expiry, stop trigger,
+//! refused create = `FAILED`), with cumulative fields as documented (§2.5 of the protocol
+//! reference). `heartbeats` and market channels may share the connection.
 //!
 //! **REST** (private): `POST /orders`, `POST /orders/batch_cancel`, `POST /orders/edit`,
 //! `GET /orders/historical/{id}`, `GET /orders/historical/batch` (`order_status`,
@@ -53,12 +56,18 @@
 //! order ids, counters, the clock position) is saved atomically on every change and loaded
 //! at start, so a killed sim restarted with the same file forgets nothing.
 //!
+//! **Not modelled**: queue position (our resting order is always first), our orders in the
+//! public book, quote-sized orders, `PENDING`/`CANCEL_QUEUED` intermediate states, market
+//! data snapshots other than `level2` for late subscribers, persistence of the request log
+//! and of REST fault ordinals across a restart.
+//!
 //! Runs on tokio: axum's handlers, one task per WebSocket session, one venue clock task;
-//! all venue state sits behind one mutex ([`venue`]).
+//! all venue state sits behind one mutex (module `venue`).
 
 mod book;
 pub mod faults;
 mod listener;
+mod lists;
 mod orders;
 mod rest;
 mod session;
@@ -137,6 +146,8 @@ pub struct SimConfig {
     pub start_offset_ns: u64,
     /// Starting balances, `(currency, decimal amount)`.
     pub balances: Vec<(String, String)>,
+    /// Reject creates the balances cannot pay for (`INSUFFICIENT_FUNDS`).
+    pub check_balances: bool,
     pub faults: Scenario,
     /// Where the ledger is saved on every change and loaded from at start.
     pub state_file: Option<PathBuf>,
@@ -150,7 +161,7 @@ pub const DEFAULT_BALANCES: &str = "USD=100000,BTC=1,ETH=10";
 
 impl SimConfig {
     /// Defaults: 30 requests/s, taker 60 bps, maker 40 bps, speed 1, no loop, the clock
-    /// from the capture's start, [`DEFAULT_BALANCES`], no faults, no state file.
+    /// from the capture's start, [`DEFAULT_BALANCES`] (checked), no faults, no state file.
     pub fn new(listen: SocketAddr, key: PublicKey) -> Self {
         Self {
             listen,
@@ -162,6 +173,7 @@ impl SimConfig {
             loop_playback: false,
             start_offset_ns: 0,
             balances: parse_balances(DEFAULT_BALANCES).unwrap_or_default(),
+            check_balances: true,
             faults: Scenario::default(),
             state_file: None,
             subscribe_timeout: Duration::from_secs(5),
@@ -425,19 +437,19 @@ fn router(shared: Arc<Shared>) -> Router {
         .route(CREATE_ORDER_PATH, post(rest::create_order))
         .route(BATCH_CANCEL_PATH, post(rest::batch_cancel))
         .route(EDIT_ORDER_PATH, post(rest::edit_order))
-        .route(FILLS_PATH, get(rest::list_fills))
-        .route(LIST_ORDERS_PATH, get(rest::list_orders))
+        .route(FILLS_PATH, get(lists::list_fills))
+        .route(LIST_ORDERS_PATH, get(lists::list_orders))
         .route(
             &format!("{GET_ORDER_PREFIX}{{order_id}}"),
             get(rest::get_order),
         )
-        .route(ACCOUNTS_PATH, get(rest::accounts))
-        .route(BEST_BID_ASK_PATH, get(rest::best_bid_ask))
-        .route(PRODUCTS_PATH, get(rest::products))
+        .route(ACCOUNTS_PATH, get(lists::accounts))
+        .route(BEST_BID_ASK_PATH, get(lists::best_bid_ask))
+        .route(PRODUCTS_PATH, get(lists::products))
         .route(TIME_PATH, get(crate::replay_server::rest::time))
-        .route("/sim/orders", get(rest::sim_orders))
-        .route("/sim/fills", get(rest::sim_fills))
-        .route("/sim/requests", get(rest::sim_requests))
+        .route("/sim/orders", get(lists::sim_orders))
+        .route("/sim/fills", get(lists::sim_fills))
+        .route("/sim/requests", get(lists::sim_requests))
         .fallback(upgrade)
         .with_state(shared)
 }

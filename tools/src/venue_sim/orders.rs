@@ -33,6 +33,13 @@ pub struct SimOrder {
     pub limit_ticks: Option<i64>,
     pub stop_ticks: Option<i64>,
     pub post_only: bool,
+    /// A stop order triggers when a print reaches its stop price from below (`true`:
+    /// `STOP_DIRECTION_STOP_UP`) or from above.
+    #[serde(default)]
+    pub stop_up: bool,
+    /// A stop order has triggered and works as a limit GTC order.
+    #[serde(default)]
+    pub triggered: bool,
     pub filled_lots: i64,
     pub fills: u32,
     /// Σ price × size of the fills, in [`Money`] units of the quote currency.
@@ -57,6 +64,15 @@ impl SimOrder {
 
     pub fn leaves_lots(&self) -> i64 {
         self.size_lots - self.filled_lots
+    }
+
+    /// The venue's `trigger_status`.
+    pub fn trigger_status(&self) -> &'static str {
+        match (self.stop_ticks.is_some(), self.triggered) {
+            (false, _) => "INVALID_ORDER_TYPE",
+            (true, false) => "STOP_PENDING",
+            (true, true) => "STOP_TRIGGERED",
+        }
     }
 }
 
@@ -87,6 +103,7 @@ pub(crate) struct Checked {
     pub limit_ticks: Option<i64>,
     pub stop_ticks: Option<i64>,
     pub post_only: bool,
+    pub stop_up: bool,
     pub end_time: String,
 }
 
@@ -145,6 +162,11 @@ pub(crate) fn check_order(
         limit_ticks: None,
         stop_ticks: None,
         post_only: false,
+        stop_up: match text("stop_direction") {
+            Some("STOP_DIRECTION_STOP_UP") => true,
+            Some("STOP_DIRECTION_STOP_DOWN") => false,
+            _ => buy,
+        },
         end_time: text("end_time").unwrap_or_default().to_owned(),
     };
     if kind == "market_market_ioc" {
@@ -326,7 +348,7 @@ pub(crate) fn rest_order_json(order: &SimOrder, rules: &Rules, taker_fee_bps: u3
         "average_filled_price": f.avg_price, "fee": "", "number_of_fills": order.fills.to_string(),
         "filled_value": f.filled_value, "pending_cancel": false, "size_in_quote": false,
         "total_fees": f.total_fees, "size_inclusive_of_fees": false,
-        "total_value_after_fees": f.after_fees, "trigger_status": "INVALID_ORDER_TYPE",
+        "total_value_after_fees": f.after_fees, "trigger_status": order.trigger_status(),
         "order_type": order_type, "reject_reason": "REJECT_REASON_UNSPECIFIED",
         "settled": !order.is_open(), "product_type": "SPOT", "reject_message": "",
         "cancel_message": order.cancel_reason, "order_placement_source": "RETAIL_ADVANCED",
@@ -365,7 +387,7 @@ pub(crate) fn user_order_json(order: &SimOrder, rules: &Rules, taker_fee_bps: u3
         "risk_managed_by": "UNKNOWN_RISK_MANAGEMENT_TYPE", "status": order.status,
         "stop_price": f.stop_price, "time_in_force": time_in_force,
         "total_fees": f.total_fees, "total_value_after_fees": f.after_fees,
-        "trigger_status": if order.stop_ticks.is_some() { "STOP_PENDING" } else { "INVALID_ORDER_TYPE" },
+        "trigger_status": order.trigger_status(),
         "creation_time": format_rfc3339_ns(order.created_ns), "end_time": end_time,
         "start_time": NO_TIME,
     })

@@ -1,7 +1,7 @@
 //! The venue clock: one task plays the capture's recorded frames once, on one timeline for
 //! the whole venue, paced by the recorded receive-time deltas divided by `speed`. Each frame
 //! moves the venue's books, matches our resting orders (crossing book, prints trading
-//! through) and is published for the sessions. After the end it loops or synthesizes a
+//! through, stops a print reached) and is published for the sessions. After the end it loops or synthesizes a
 //! heartbeat every `heartbeat_interval`. On every step it also expires GTD orders whose
 //! `end_time` has passed on the wall clock.
 //!
@@ -83,6 +83,7 @@ pub(crate) fn pass(shared: &Shared, venue: &mut Venue, index: usize, live: bool)
     }
     for print in shared.prints.get(&index).into_iter().flatten() {
         venue.match_print(&terms, print, now_ns);
+        venue.trigger_stops(&terms, print, now_ns);
     }
 }
 

@@ -18,7 +18,7 @@ use tokio::sync::broadcast;
 use super::RequestLog;
 use super::book::{Print, Rules, SimBook};
 use super::orders::{
-    Checked, SimFill, SimOrder, base_units, fee, money_text, notional, user_order_json,
+    Checked, SimFill, SimOrder, base_units, fee, hold_units, money_text, notional, user_order_json,
 };
 use crate::replay_server::BookMirror;
 use crate::replay_server::clock::{format_rfc3339_ns, parse_rfc3339_ns};
@@ -226,8 +226,12 @@ impl Venue {
             .ledger
             .orders
             .values()
-            .filter(|o| o.is_open() && o.product_id == product_id && o.stop_ticks.is_none())
-            .filter(|o| matches!(o.kind.as_str(), "limit_limit_gtc" | "limit_limit_gtd"))
+            .filter(|o| o.is_open() && o.product_id == product_id)
+            .filter(|o| match o.kind.as_str() {
+                "limit_limit_gtc" | "limit_limit_gtd" => true,
+                "stop_limit_stop_limit_gtc" => o.triggered,
+                _ => false,
+            })
             .filter_map(|o| {
                 let ticks = o.limit_ticks?;
                 matches(o.is_buy(), ticks)
@@ -236,6 +240,42 @@ impl Venue {
             .collect();
         list.sort_by_key(|(id, buy, ticks, _)| (if *buy { -ticks } else { *ticks }, id.clone()));
         list
+    }
+
+    /// Triggers stop orders a replayed print reached (stop up: print at or above the stop;
+    /// down: at or below); a triggered order takes the book up to its limit as taker, and
+    /// what is left rests as a limit GTC order.
+    pub fn trigger_stops(&mut self, terms: &Terms<'_>, print: &Print, now_ns: u64) {
+        let reached: Vec<(String, bool, i64, i64)> = self
+            .ledger
+            .orders
+            .values()
+            .filter(|o| o.is_open() && !o.triggered && o.product_id == print.product_id)
+            .filter_map(|o| {
+                let stop = o.stop_ticks?;
+                let hit = if o.stop_up {
+                    print.price_ticks >= stop
+                } else {
+                    print.price_ticks <= stop
+                };
+                let limit = o.limit_ticks?;
+                hit.then(|| (o.order_id.clone(), o.is_buy(), limit, o.leaves_lots()))
+            })
+            .collect();
+        for (order_id, buy, limit, leaves) in reached {
+            if let Some(order) = self.ledger.orders.get_mut(&order_id) {
+                order.triggered = true;
+            }
+            self.publish(terms, &order_id, now_ns);
+            let taken = self
+                .books
+                .get_mut(&print.product_id)
+                .map(|book| book.take(buy, Some(limit), leaves))
+                .unwrap_or_default();
+            for level in taken {
+                self.fill(terms, &order_id, level, false, now_ns);
+            }
+        }
     }
 
     /// Fills resting orders a replayed print traded through (a buy at P by a print at or
@@ -306,6 +346,26 @@ impl Venue {
             }
             self.publish(terms, &order_id, now_ns);
         }
+    }
+
+    /// Balance of `currency` minus what open orders hold of it, in Money units.
+    pub fn available(&self, terms: &Terms<'_>, currency: &str) -> i128 {
+        let held: i128 = self
+            .ledger
+            .orders
+            .values()
+            .filter(|o| o.is_open())
+            .filter_map(|o| {
+                let rules = terms.rules.get(&o.product_id)?;
+                let held_currency = if o.is_buy() {
+                    &rules.quote_currency
+                } else {
+                    &rules.base_currency
+                };
+                (held_currency == currency).then(|| hold_units(o, rules, terms.taker_fee_bps))
+            })
+            .sum();
+        self.ledger.balances.get(currency).copied().unwrap_or(0) - held
     }
 
     /// Cancels order `order_id` if open; whether it was.

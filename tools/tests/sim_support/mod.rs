@@ -1,7 +1,6 @@
 //! Helpers for the coinbase-sim tests: keys, a started sim, a raw WebSocket client that
 //! sees every frame as sent, and signed REST GETs.
 #![allow(dead_code)] // each test binary uses a subset
-#![allow(clippy::unwrap_used)] // test support: a failed unwrap is a failed test
 
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
@@ -45,7 +44,7 @@ pub async fn start(
     key: &ApiKey,
     tweak: impl FnOnce(&mut SimConfig),
 ) -> SimHandle {
-    let mut config = SimConfig::new("127.0.0.1:0".parse().unwrap(), key.public_key());
+    let mut config = SimConfig::new("127.0.0.1:0".parse().expect("address"), key.public_key());
     config.private_rate_per_s = 1000;
     tweak(&mut config);
     serve(config, Arc::clone(data)).await.expect("sim starts")
@@ -54,13 +53,13 @@ pub async fn start(
 pub fn now_s() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
+        .expect("the clock is after 1970")
         .as_secs()
 }
 
 /// A signed `GET path?query`; `(status, body)`.
 pub async fn get(addr: SocketAddr, key: &ApiKey, path_and_query: &str) -> (u16, Value) {
-    let token = key.rest_jwt("GET", path_and_query, now_s()).unwrap();
+    let token = key.rest_jwt("GET", path_and_query, now_s()).expect("token");
     let response = reqwest::Client::new()
         .get(format!("http://{addr}{path_and_query}"))
         .bearer_auth(token)
@@ -68,7 +67,7 @@ pub async fn get(addr: SocketAddr, key: &ApiKey, path_and_query: &str) -> (u16, 
         .await
         .expect("answered");
     let status = response.status().as_u16();
-    let text = response.text().await.unwrap();
+    let text = response.text().await.expect("body");
     (
         status,
         serde_json::from_str(&text).unwrap_or(Value::String(text)),
