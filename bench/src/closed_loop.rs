@@ -272,6 +272,8 @@ pub fn tick_to_order(
                                 match command.action() {
                                     OrderAction::New => stats.new_orders += 1,
                                     OrderAction::Cancel => stats.cancels += 1,
+                                    // Edits exist only with a live venue.
+                                    OrderAction::Edit => {}
                                 }
                             }
                         }

@@ -11,6 +11,8 @@ use crate::risk::RiskApproved;
 pub enum OrderAction {
     New,
     Cancel,
+    /// A new limit price for a resting order (`request` holds the order's terms with it).
+    Edit,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,6 +43,15 @@ impl OrderCommand {
         }
     }
 
+    pub(crate) fn edit(id: ClientOrderId, request: OrderRequest) -> Self {
+        Self {
+            action: OrderAction::Edit,
+            id,
+            instrument: request.instrument,
+            request: Some(request),
+        }
+    }
+
     pub fn action(&self) -> OrderAction {
         self.action
     }
@@ -53,7 +64,7 @@ impl OrderCommand {
         self.instrument
     }
 
-    /// The order's terms (new orders only).
+    /// The order's terms (new orders; edits: with the new price).
     pub fn request(&self) -> Option<&OrderRequest> {
         self.request.as_ref()
     }

@@ -103,6 +103,18 @@ pub enum Decision {
     OrderUnknown {
         id: ClientOrderId,
     },
+    /// A requote sent as an edit of a resting order: its new limit price.
+    EditRequest {
+        id: ClientOrderId,
+        price_ticks: i64,
+        reason: Reason,
+    },
+    /// The venue answered an edit: `applied`, or refused (the order keeps its price).
+    EditDone {
+        id: ClientOrderId,
+        applied: bool,
+        price_ticks: i64,
+    },
     /// New orders are allowed again (`open`) or stopped; `cause` says why.
     TradingGate {
         open: bool,
@@ -129,6 +141,8 @@ impl Decision {
             Self::InstrumentRefused { .. } => 14,
             Self::OrderUnknown { .. } => 15,
             Self::TradingGate { .. } => 16,
+            Self::EditRequest { .. } => 17,
+            Self::EditDone { .. } => 18,
         }
     }
 
@@ -150,6 +164,8 @@ impl Decision {
             Self::InstrumentRefused { .. } => "instrument_refused",
             Self::OrderUnknown { .. } => "order_unknown",
             Self::TradingGate { .. } => "trading_gate",
+            Self::EditRequest { .. } => "edit_request",
+            Self::EditDone { .. } => "edit_done",
         }
     }
 
@@ -195,6 +211,24 @@ impl Decision {
             Self::TradingGate { open, cause } => {
                 w.u8(u8::from(open));
                 w.u8(cause as u8);
+            }
+            Self::EditRequest {
+                id,
+                price_ticks,
+                reason,
+            } => {
+                w.u64(id.0);
+                w.i64(price_ticks);
+                w.reason(reason);
+            }
+            Self::EditDone {
+                id,
+                applied,
+                price_ticks,
+            } => {
+                w.u64(id.0);
+                w.u8(u8::from(applied));
+                w.i64(price_ticks);
             }
             Self::OrderRejected { id, reason } => {
                 w.u64(id.0);
@@ -317,6 +351,16 @@ impl Decision {
                 open: r.bool()?,
                 cause: GateCause::from_u8(r.u8()?)?,
             },
+            17 => Self::EditRequest {
+                id: ClientOrderId(r.u64()?),
+                price_ticks: r.i64()?,
+                reason: r.reason()?,
+            },
+            18 => Self::EditDone {
+                id: ClientOrderId(r.u64()?),
+                applied: r.bool()?,
+                price_ticks: r.i64()?,
+            },
             _ => return None,
         };
         (r.at == payload.len()).then_some(decision)
@@ -359,7 +403,7 @@ impl Writer<'_> {
         self.i64(r.price_ticks);
         self.i64(r.size_lots);
     }
-    fn reason(&mut self, reason: Reason) {
+    pub(crate) fn reason(&mut self, reason: Reason) {
         let (code, a, b) = reason.encode();
         self.u8(code);
         self.i64(a);
@@ -421,7 +465,7 @@ impl Reader<'_> {
             size_lots: self.i64()?,
         })
     }
-    fn reason(&mut self) -> Option<Reason> {
+    pub(crate) fn reason(&mut self) -> Option<Reason> {
         let code = self.u8()?;
         Reason::decode(code, self.i64()?, self.i64()?)
     }
@@ -501,6 +545,16 @@ mod tests {
                 instrument: InstrumentId(1),
             },
             Decision::OrderUnknown { id },
+            Decision::EditRequest {
+                id,
+                price_ticks: 5,
+                reason: Reason::Requote { drift_ticks: 2 },
+            },
+            Decision::EditDone {
+                id,
+                applied: true,
+                price_ticks: 5,
+            },
             Decision::TradingGate {
                 open: false,
                 cause: GateCause::UserChannelSilent,

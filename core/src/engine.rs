@@ -62,6 +62,8 @@ pub struct Engine {
     intents: Vec<Intent>,
     approved: Vec<(RiskApproved, Reason)>,
     cancels: Vec<(ClientOrderId, Reason)>,
+    /// Live venue: reprices that passed risk, as edits (order id, terms with the new price).
+    edits: Vec<(ClientOrderId, crate::order::OrderRequest, Reason)>,
     reports: Vec<VenueReport>,
     decisions: Vec<Decision>,
     commands: Vec<OrderCommand>,
@@ -136,6 +138,7 @@ impl Engine {
             intents: Vec::with_capacity(4 * orders_max + 16),
             approved: Vec::with_capacity(4 * orders_max + 16),
             cancels: Vec::with_capacity(4 * orders_max + 16),
+            edits: Vec::with_capacity(4 * orders_max + 16),
             reports: Vec::with_capacity(4 * orders_max + 64),
             decisions: Vec::with_capacity(8 * orders_max + 64),
             commands: Vec::with_capacity(4 * orders_max + 16),
@@ -204,6 +207,7 @@ impl Engine {
         self.intents.clear();
         self.approved.clear();
         self.cancels.clear();
+        self.edits.clear();
         if let Some(sim) = self.sim.as_mut() {
             self.reports.clear();
             sim.advance(
@@ -266,6 +270,10 @@ impl Engine {
             VenueEvent::CancelRejected { id } => self.if_live(id, |engine| {
                 engine.apply_report(VenueReport::CancelRejected { id })
             }),
+            VenueEvent::Edited { id } => self.if_live(id, |engine| engine.edit_answer(id, true)),
+            VenueEvent::EditRejected { id } => {
+                self.if_live(id, |engine| engine.edit_answer(id, false))
+            }
             VenueEvent::Fill {
                 id,
                 trade_key,
@@ -285,6 +293,21 @@ impl Engine {
         if result.is_err() {
             self.counters.oms_errors += 1;
         }
+    }
+
+    fn edit_answer(
+        &mut self,
+        id: ClientOrderId,
+        applied: bool,
+    ) -> Result<(), crate::order::OmsError> {
+        let price_ticks = self.oms.on_edit_answer(id, applied)?;
+        self.touch_order(id);
+        self.decisions.push(Decision::EditDone {
+            id,
+            applied,
+            price_ticks,
+        });
+        Ok(())
     }
 
     /// Reports on an order that already finished change nothing (counted as duplicates).
@@ -591,9 +614,14 @@ impl Engine {
 
     /// Stage 4 (risk): every placement is checked; cancels always pass.
     pub fn check_risk(&mut self) {
-        for intent in &self.intents {
-            match *intent {
+        for index in 0..self.intents.len() {
+            match self.intents[index] {
                 Intent::Cancel { id, reason } => self.cancels.push((id, reason)),
+                Intent::Reprice {
+                    id,
+                    price_ticks,
+                    reason,
+                } => self.check_reprice(id, price_ticks, reason),
                 Intent::Place { request, reason } => {
                     let index = request.instrument.index();
                     let (Some(spec), Some((limits, _))) = (
@@ -625,6 +653,69 @@ impl Engine {
         }
     }
 
+    /// A live venue edits a resting GTC quote in place once the new price passes risk (the
+    /// order's own size is not counted twice); otherwise, and always with the simulated
+    /// venue, the order is cancelled and the strategy places anew.
+    fn check_reprice(&mut self, id: ClientOrderId, price_ticks: i64, reason: Reason) {
+        let editable = self.oms.get(id).copied().filter(|o| {
+            self.sim.is_none()
+                && matches!(
+                    o.state,
+                    crate::order::OrderState::Open | crate::order::OrderState::PartiallyFilled
+                )
+                && !o.cancel_pending
+                && o.edit_pending.is_none()
+                && o.request.time_in_force == crate::order::TimeInForce::GoodTillCancel
+        });
+        let Some(order) = editable else {
+            self.cancels.push((id, reason));
+            return;
+        };
+        let index = order.request.instrument.index();
+        let (Some(spec), Some((limits, _))) = (
+            &self.instruments.specs[index],
+            &self.instruments.limits[index],
+        ) else {
+            self.cancels.push((id, reason));
+            return;
+        };
+        let request = crate::order::OrderRequest {
+            price_ticks,
+            size_lots: order.remaining_lots(),
+            ..order.request
+        };
+        let ctx = RiskContext {
+            now_ns: self.now_ns,
+            spec,
+            limits,
+            book: &self.instruments.books[index],
+            position_lots: self.instruments.positions[index].lots,
+            open_same_side_lots: self.oms.open_lots(request.instrument, request.side)
+                - order.remaining_lots()
+                + self.approved_lots(request.instrument, request.side),
+            orders_open: (self.oms.live_count() + self.approved.len()).saturating_sub(1),
+        };
+        match self.risk.check(&request, &ctx) {
+            // The venue's edit takes the order's total size.
+            Ok(_) => self.edits.push((
+                id,
+                crate::order::OrderRequest {
+                    price_ticks,
+                    ..order.request
+                },
+                reason,
+            )),
+            Err(reject) => {
+                self.decisions.push(Decision::RiskReject {
+                    request,
+                    reject,
+                    reason,
+                });
+                self.cancels.push((id, reason));
+            }
+        }
+    }
+
     fn approved_lots(&self, instrument: InstrumentId, side: crate::event::Side) -> i64 {
         self.approved
             .iter()
@@ -634,8 +725,22 @@ impl Engine {
             .sum()
     }
 
-    /// Stage 5 (order): approved orders and cancels become order commands.
+    /// Stage 5 (order): approved orders and cancels become order commands (live: requotes
+    /// become edits).
     pub fn emit_orders(&mut self) {
+        for index in 0..self.edits.len() {
+            let (id, request, reason) = self.edits[index];
+            if self.oms.mark_edit_pending(id, request.price_ticks).is_err() {
+                continue;
+            }
+            self.counters.edits += 1;
+            self.decisions.push(Decision::EditRequest {
+                id,
+                price_ticks: request.price_ticks,
+                reason,
+            });
+            self.commands.push(OrderCommand::edit(id, request));
+        }
         for index in 0..self.cancels.len() {
             let (id, reason) = self.cancels[index];
             let Some(order) = self.oms.get(id) else {

@@ -141,6 +141,8 @@ pub struct Order {
     pub filled_lots: i64,
     /// A cancel was sent and is not yet answered.
     pub cancel_pending: bool,
+    /// An edit to this price (ticks) was sent and is not yet answered (live venue only).
+    pub edit_pending: Option<i64>,
     pub created_ns: u64,
 }
 
@@ -245,6 +247,7 @@ impl OrderManager {
             state: OrderState::Pending,
             filled_lots: 0,
             cancel_pending: false,
+            edit_pending: None,
             created_ns: now_ns,
         });
         Ok(id)
@@ -254,6 +257,30 @@ impl OrderManager {
         let order = self.find_mut(id)?;
         order.cancel_pending = true;
         Ok(())
+    }
+
+    /// An edit to `price_ticks` is in flight.
+    pub fn mark_edit_pending(
+        &mut self,
+        id: ClientOrderId,
+        price_ticks: i64,
+    ) -> Result<(), OmsError> {
+        let order = self.find_mut(id)?;
+        if order.cancel_pending || order.edit_pending.is_some() {
+            return Err(OmsError::BadTransition);
+        }
+        order.edit_pending = Some(price_ticks);
+        Ok(())
+    }
+
+    /// The venue applied the pending edit (`true`) or refused it; returns the new price.
+    pub fn on_edit_answer(&mut self, id: ClientOrderId, applied: bool) -> Result<i64, OmsError> {
+        let order = self.find_mut(id)?;
+        let price = order.edit_pending.take().ok_or(OmsError::BadTransition)?;
+        if applied {
+            order.request.price_ticks = price;
+        }
+        Ok(order.request.price_ticks)
     }
 
     pub fn on_accepted(&mut self, id: ClientOrderId) -> Result<(), OmsError> {
@@ -357,6 +384,7 @@ impl OrderManager {
                 h.u8(order.state as u8);
                 h.i64(order.filled_lots);
                 h.bool(order.cancel_pending);
+                h.opt_u64(order.edit_pending.map(|p| p as u64));
                 h.u64(order.created_ns);
             }
         }

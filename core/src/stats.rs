@@ -50,6 +50,8 @@ pub struct Counters {
     pub orders_unknown: u64,
     /// Trading-gate changes.
     pub gate_changes: u64,
+    /// Requotes sent as edits of resting orders (live venue).
+    pub edits: u64,
 }
 
 impl Counters {
@@ -86,6 +88,7 @@ impl Counters {
             late_fills,
             orders_unknown,
             gate_changes,
+            edits,
         } = *self;
         for value in decode_errors {
             h.u64(value);
@@ -117,6 +120,7 @@ impl Counters {
             late_fills,
             orders_unknown,
             gate_changes,
+            edits,
         ] {
             h.u64(value);
         }

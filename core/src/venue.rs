@@ -14,7 +14,8 @@
 //! - 1 accepted, 4 cancelled, 5 cancel rejected, 6 unknown: client order id u64;
 //! - 2 rejected: id u64, [`VenueReject`] u8;
 //! - 3 fill: id u64, trade key u64, price ticks i64, size lots i64, liquidity u8, fee i128;
-//! - 7 gate: open u8 (0/1), cancel all u8 (0/1), [`GateCause`] u8.
+//! - 7 gate: open u8 (0/1), cancel all u8 (0/1), [`GateCause`] u8;
+//! - 8 edited, 9 edit rejected: id u64.
 
 use crate::decision::{DECISION_BYTES_MAX, Reader, Writer};
 use crate::num::Money;
@@ -102,6 +103,11 @@ pub enum VenueEvent {
     Cancelled { id: ClientOrderId },
     /// A cancel failed because the order was already done.
     CancelRejected { id: ClientOrderId },
+    /// The venue applied the order's pending edit (its new price).
+    Edited { id: ClientOrderId },
+    /// The venue refused the pending edit (the order keeps its price), or its answer was
+    /// lost.
+    EditRejected { id: ClientOrderId },
     /// A create got no answer after every retry: the order may or may not exist. It stays
     /// live (its size counts against the limits) until reconciliation resolves it.
     Unknown { id: ClientOrderId },
@@ -153,6 +159,14 @@ impl VenueEvent {
             }
             Self::Unknown { id } => {
                 w.u8(6);
+                w.u64(id.0);
+            }
+            Self::Edited { id } => {
+                w.u8(8);
+                w.u64(id.0);
+            }
+            Self::EditRejected { id } => {
+                w.u8(9);
                 w.u64(id.0);
             }
             Self::Gate {
@@ -216,6 +230,12 @@ impl VenueEvent {
                 cancel_all: r.bool()?,
                 cause: GateCause::from_u8(r.u8()?)?,
             },
+            8 => Self::Edited {
+                id: ClientOrderId(r.u64()?),
+            },
+            9 => Self::EditRejected {
+                id: ClientOrderId(r.u64()?),
+            },
             _ => return None,
         };
         (r.at == payload.len()).then_some(event)
@@ -231,6 +251,8 @@ impl VenueEvent {
             Self::CancelRejected { .. } => "cancel_rejected",
             Self::Unknown { .. } => "unknown",
             Self::Gate { .. } => "gate",
+            Self::Edited { .. } => "edited",
+            Self::EditRejected { .. } => "edit_rejected",
         }
     }
 }
@@ -305,6 +327,8 @@ mod tests {
             VenueEvent::Cancelled { id },
             VenueEvent::CancelRejected { id },
             VenueEvent::Unknown { id },
+            VenueEvent::Edited { id },
+            VenueEvent::EditRejected { id },
             VenueEvent::Gate {
                 open: false,
                 cancel_all: true,
@@ -320,7 +344,7 @@ mod tests {
             assert_eq!(VenueEvent::decode(&padded), None);
         }
         assert_eq!(VenueEvent::decode(&[]), None);
-        assert_eq!(VenueEvent::decode(&[9, 0, 0, 0, 0, 0, 0, 0, 0]), None);
+        assert_eq!(VenueEvent::decode(&[99, 0, 0, 0, 0, 0, 0, 0, 0]), None);
         assert_eq!(VenueEvent::decode(&[7, 2, 0, 1]), None, "open must be 0/1");
         assert_eq!(VenueEvent::decode(&[7, 1, 0, 99]), None, "unknown cause");
     }

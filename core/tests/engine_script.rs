@@ -607,3 +607,101 @@ fn scripted_live_session() {
     engine.on_bad_venue_input();
     assert_eq!(engine.counters().venue_inputs_bad, 1);
 }
+
+// Proves that with a live venue a requote is one edit, not a cancel and a new order: the
+// resting quote keeps its client order id, the new price passes risk, the order's price
+// changes only when the venue applies the edit, and a refused edit leaves the old price.
+#[test]
+fn live_requotes_are_edits() {
+    let mut engine = Engine::new(settings(), false).unwrap();
+    let t0 = 1_000_000_000_000;
+    step(&mut engine, t0, Some(Frame::default().instruments()));
+    let snapshot = Frame::default().seq(0).book(
+        true,
+        &[
+            (Side::Buy, 10_000, 50_000_000),
+            (Side::Sell, 10_002, 50_000_000),
+        ],
+    );
+    step(&mut engine, t0 + MS, Some(snapshot));
+    let open = VenueEvent::Gate {
+        open: true,
+        cancel_all: false,
+        cause: GateCause::Reconciled,
+    };
+    let (_, commands) = step_venue(&mut engine, t0 + 2 * MS, open);
+    assert_eq!(commands.len(), 2);
+    for counter in [1, 2] {
+        step_venue(
+            &mut engine,
+            t0 + 3 * MS,
+            VenueEvent::Accepted { id: id(counter) },
+        );
+    }
+
+    // The market moves 10 ticks up: both quotes drift past requote_ticks (5).
+    let moved = Frame::default().seq(1).book(
+        false,
+        &[
+            (Side::Buy, 10_000, 0),
+            (Side::Sell, 10_002, 0),
+            (Side::Buy, 10_010, 50_000_000),
+            (Side::Sell, 10_012, 50_000_000),
+        ],
+    );
+    let (decisions, commands) = step(&mut engine, t0 + 4 * MS, Some(moved));
+    assert_eq!(
+        commands,
+        vec![(OrderAction::Edit, id(1)), (OrderAction::Edit, id(2))],
+        "{decisions:?}"
+    );
+    assert!(
+        !decisions
+            .iter()
+            .any(|d| matches!(d, Decision::OrderNew { .. }))
+    );
+    let edited: Vec<(ClientOrderId, i64)> = decisions
+        .iter()
+        .filter_map(|d| match d {
+            Decision::EditRequest {
+                id, price_ticks, ..
+            } => Some((*id, *price_ticks)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(edited.len(), 2);
+    assert!(edited.iter().all(|(_, price)| *price >= 10_010));
+    assert_eq!(
+        engine.orders().get(id(1)).unwrap().request.price_ticks,
+        10_001
+    );
+
+    // The venue applies the bid's edit and refuses the ask's.
+    let (decisions, _) = step_venue(&mut engine, t0 + 5 * MS, VenueEvent::Edited { id: id(1) });
+    assert_eq!(
+        decisions[0],
+        Decision::EditDone {
+            id: id(1),
+            applied: true,
+            price_ticks: edited[0].1
+        }
+    );
+    assert_eq!(
+        engine.orders().get(id(1)).unwrap().request.price_ticks,
+        edited[0].1
+    );
+    let (decisions, _) = step_venue(
+        &mut engine,
+        t0 + 6 * MS,
+        VenueEvent::EditRejected { id: id(2) },
+    );
+    assert_eq!(
+        decisions[0],
+        Decision::EditDone {
+            id: id(2),
+            applied: false,
+            price_ticks: 10_002
+        }
+    );
+    assert_eq!(engine.counters().edits, 2);
+}

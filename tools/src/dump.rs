@@ -186,6 +186,20 @@ fn decision_json(decision: &Decision) -> Value {
         Decision::TradingGate { open, cause } => {
             json!({"open": open, "cause": cause.as_str()})
         }
+        Decision::EditRequest {
+            id,
+            price_ticks,
+            reason,
+        } => json!({
+            "client_order_id": id.to_string(), "price_ticks": price_ticks, "reason": format!("{reason:?}"),
+        }),
+        Decision::EditDone {
+            id,
+            applied,
+            price_ticks,
+        } => {
+            json!({"client_order_id": id.to_string(), "applied": applied, "price_ticks": price_ticks})
+        }
     }
 }
 
@@ -198,7 +212,9 @@ fn venue_json(payload: &[u8]) -> Value {
         VenueEvent::Accepted { id }
         | VenueEvent::Cancelled { id }
         | VenueEvent::CancelRejected { id }
-        | VenueEvent::Unknown { id } => json!({"client_order_id": id.to_string()}),
+        | VenueEvent::Unknown { id }
+        | VenueEvent::Edited { id }
+        | VenueEvent::EditRejected { id } => json!({"client_order_id": id.to_string()}),
         VenueEvent::Rejected { id, reason } => {
             json!({"client_order_id": id.to_string(), "reason": reason.as_str()})
         }

@@ -123,6 +123,7 @@ pub struct SinkStats {
     pub commands: u64,
     pub new_orders: u64,
     pub cancels: u64,
+    pub edits: u64,
     /// Emit (hot thread) → received (sink thread), worst case, in ns.
     pub handoff_ns_max: u64,
     /// Group commits made before releasing commands (`flush = "durable"`).
@@ -167,6 +168,7 @@ pub fn spawn_order_sink(
                                 match command.action() {
                                     OrderAction::New => stats.new_orders += 1,
                                     OrderAction::Cancel => stats.cancels += 1,
+                                    OrderAction::Edit => stats.edits += 1,
                                 }
                                 stats.handoff_ns_max = stats.handoff_ns_max.max(stamp.delta_ns(ts_emit_raw, stamp.raw()));
                                 forward(command);

@@ -139,7 +139,7 @@ fn summary_json(summary: &EngineSummary, latency: &Latency, facts: &RunFacts<'_>
             "events": c.venue_events, "unreadable": c.venue_inputs_bad,
             "duplicate_reports": c.duplicate_reports, "late_fills": c.late_fills,
             "orders_unknown": c.orders_unknown, "gate_changes": c.gate_changes,
-            "cancel_rejects": c.cancel_rejects, "oms_errors": c.oms_errors,
+            "cancel_rejects": c.cancel_rejects, "oms_errors": c.oms_errors, "edits": c.edits,
         },
         "rejects": rejects,
         "positions": positions,
@@ -252,6 +252,7 @@ pub fn sink_json(stats: &crate::hot::SinkStats) -> Value {
         "commands": stats.commands,
         "new_orders": stats.new_orders,
         "cancels": stats.cancels,
+        "edits": stats.edits,
         "group_commits": stats.syncs,
         "held": stats.held,
     })

@@ -141,7 +141,7 @@ fn dump_kind(dir: &Path, kind: &str) -> Vec<Value> {
 
 // Proves live trading end to end: the daemon loads a mode-600 key, reconciles an empty
 // account, opens the gate, and market-makes against the sim's replayed market; orders are
-// created, filled by replayed prints, and cancelled (requotes, and every open order at
+// created, filled by replayed prints, edited (requotes) and cancelled (every open order at
 // Ctrl-C). Every request's token verified at the venue (no 401, no 429); no client order id
 // was created twice; the journal's fills are the venue's fills one for one (price, size,
 // fee); and each position and the fees equal the sums over the venue's fills exactly.
@@ -156,10 +156,13 @@ fn live_trading_against_the_sim() {
     let daemon = start_live(&config, &addr, &key, &journal);
     // Polled at the venue: dumping a growing journal of market data is slow.
     let traded = wait_until(60, || {
-        let cancelled = sim(&addr, "orders")["orders"]
+        let edited = sim(&addr, "requests")["requests"]
             .as_array()
-            .is_some_and(|o| o.iter().filter(|o| o["status"] == "CANCELLED").count() >= 2);
-        cancelled
+            .is_some_and(|r| {
+                r.iter()
+                    .any(|r| r["endpoint"] == "edit" && r["status"] == 200)
+            });
+        edited
             && sim(&addr, "fills")["fills"]
                 .as_array()
                 .is_some_and(|f| f.len() >= 2)
@@ -168,7 +171,7 @@ fn live_trading_against_the_sim() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
         traded,
-        "no fills and cancels within 60 s; daemon log:\n{stderr}"
+        "no fills and edits within 60 s; daemon log:\n{stderr}"
     );
     assert!(
         output.status.success(),
@@ -204,6 +207,10 @@ fn live_trading_against_the_sim() {
         orders.iter().all(|o| o["status"] != "OPEN"),
         "an order is still open at the venue after the daemon stopped"
     );
+    assert!(
+        orders.iter().any(|o| o["status"] == "CANCELLED"),
+        "the quotes resting at Ctrl-C were cancelled"
+    );
     let fills = sim(&addr, "fills")["fills"].as_array().unwrap().clone();
     assert!(fills.len() >= 2);
 
@@ -220,6 +227,13 @@ fn live_trading_against_the_sim() {
         .map(|f| money(f["detail"]["fee"].as_str().unwrap()))
         .fold(Money::ZERO, |a, b| a + b);
     assert_eq!(journal_fees, venue_fees);
+
+    // Requotes were edits the venue applied, and the journal knows each answer.
+    let edits = dump_kind(&journal, "edit_done");
+    assert!(
+        edits.iter().any(|e| e["detail"]["applied"] == true),
+        "an edit was applied: {edits:?}"
+    );
 
     // Positions and fees equal the sums over the venue's fills.
     for (product, (position, fees)) in venue_books(&fills) {
@@ -360,14 +374,11 @@ fn assert_consistent(run: &Outcome, case: &str) {
     assert_eq!(run.summary["orders_open"], 0, "{case}");
 }
 
-fn venue_has(addr: &str, filled: usize, cancelled: usize) -> bool {
-    let orders = sim(addr, "orders")["orders"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
-    let done = orders.iter().filter(|o| o["status"] == "CANCELLED").count();
+/// The venue holds at least `filled` fills and `orders` orders of ours.
+fn venue_has(addr: &str, filled: usize, orders: usize) -> bool {
+    let placed = sim(addr, "orders")["orders"].as_array().map_or(0, Vec::len);
     let fills = sim(addr, "fills")["fills"].as_array().map_or(0, Vec::len);
-    done >= cancelled && fills >= filled
+    placed >= orders && fills >= filled
 }
 
 // Proves the daemon keeps its books straight through each injected venue fault: a create
@@ -395,7 +406,7 @@ fn venue_faults_lose_nothing_and_duplicate_nothing() {
             dir.path(),
             flags,
             &[("request_timeout_ms = 5000", "request_timeout_ms = 1500")],
-            |addr| venue_has(addr, 2, 3),
+            |addr| venue_has(addr, 2, 5),
         );
         assert_consistent(&run, case);
         let desk = &run.summary["desk"];
@@ -488,8 +499,9 @@ fn a_killed_live_daemon_reconciles_on_restart() {
 
     let second = start_live(&config, &addr, &key, &journal);
     let fills_before = sim(&addr, "fills")["fills"].as_array().unwrap().len();
+    let orders_before = sim(&addr, "orders")["orders"].as_array().unwrap().len();
     assert!(
-        wait_until(45, || venue_has(&addr, fills_before + 1, 4)),
+        wait_until(45, || venue_has(&addr, fills_before + 1, orders_before + 2)),
         "second run traded"
     );
     let output = interrupt(second);

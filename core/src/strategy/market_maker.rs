@@ -89,24 +89,29 @@ impl MarketMaker {
             if order.cancel_pending {
                 return;
             }
-            let cancel_reason = match wanted_ticks {
-                None => Some(Reason::InventoryCap {
-                    position_lots: view.position_lots,
+            let intent = match wanted_ticks {
+                None => Some(Intent::Cancel {
+                    id: order.id,
+                    reason: Reason::InventoryCap {
+                        position_lots: view.position_lots,
+                    },
                 }),
                 Some(wanted) => {
                     let drift = order.request.price_ticks - wanted;
                     let drifted =
                         drift.unsigned_abs() >= u64::from(self.params.requote_ticks.max(1));
-                    (drifted && due(self.last_cancel_ns[instrument][side_index]))
-                        .then_some(Reason::Requote { drift_ticks: drift })
+                    (drifted && due(self.last_cancel_ns[instrument][side_index])).then_some(
+                        Intent::Reprice {
+                            id: order.id,
+                            price_ticks: wanted,
+                            reason: Reason::Requote { drift_ticks: drift },
+                        },
+                    )
                 }
             };
-            if let Some(reason) = cancel_reason {
+            if let Some(intent) = intent {
                 self.last_cancel_ns[instrument][side_index] = Some(view.now_ns);
-                out.push(Intent::Cancel {
-                    id: order.id,
-                    reason,
-                });
+                out.push(intent);
             }
             // Extra orders on this side (should not happen) are cancelled too.
             for extra in working.filter(|o| !o.cancel_pending) {
@@ -244,7 +249,7 @@ mod tests {
             .iter()
             .filter_map(|i| match i {
                 Intent::Place { request, .. } => Some((request.side, request.price_ticks)),
-                Intent::Cancel { .. } => None,
+                Intent::Cancel { .. } | Intent::Reprice { .. } => None,
             })
             .collect()
     }
@@ -290,6 +295,7 @@ mod tests {
             state: OrderState::Open,
             filled_lots: 0,
             cancel_pending: false,
+            edit_pending: None,
             created_ns: 0,
         };
         let live = [resting(Side::Buy, 999_500), resting(Side::Sell, 1_000_502)];
@@ -302,8 +308,9 @@ mod tests {
         let intents = run(&mut mm, &flat, 0, &drifted);
         assert_eq!(
             intents,
-            vec![Intent::Cancel {
+            vec![Intent::Reprice {
                 id: ClientOrderId(999_498),
+                price_ticks: 999_500,
                 reason: Reason::Requote { drift_ticks: -2 }
             }]
         );

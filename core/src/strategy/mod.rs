@@ -92,6 +92,13 @@ pub enum Intent {
         id: ClientOrderId,
         reason: Reason,
     },
+    /// Move a resting order to a new price. A live venue edits it in place (after risk);
+    /// the simulated venue, which has no edits, cancels it and the strategy places anew.
+    Reprice {
+        id: ClientOrderId,
+        price_ticks: i64,
+        reason: Reason,
+    },
 }
 
 /// Per-instrument sizing, in the instrument's lots.

@@ -32,7 +32,9 @@ use traider_core::order::ClientOrderId;
 use traider_core::pipeline::ring::InputProducer;
 use traider_core::sim::VenueReject;
 use traider_core::venue::VenueEvent;
-use traider_gateways::coinbase::orders::{CreateOutcome, OrderConfiguration, create_order_body};
+use traider_gateways::coinbase::orders::{
+    CreateOutcome, EditOutcome, OrderConfiguration, create_order_body, edit_order_body,
+};
 use traider_gateways::coinbase::reads::RestFill;
 use traider_gateways::coinbase::trading::{FillFilter, OrderFilter, SendError, TradingClient};
 
@@ -107,6 +109,8 @@ pub struct DeskStats {
     pub resolved_not_sent: u64,
     pub cancels: u64,
     pub cancel_failures: u64,
+    pub edits: u64,
+    pub edit_rejects: u64,
     pub refreshes: u64,
     pub fills: u64,
     pub fill_errors: u64,
@@ -171,6 +175,11 @@ enum Answer {
     Resolved {
         id: ClientOrderId,
         result: Result<Option<OrderRecord>, String>,
+    },
+    Edited {
+        id: ClientOrderId,
+        /// `Some(applied)`, or `None` when no answer came.
+        outcome: Option<bool>,
     },
 }
 
@@ -332,6 +341,7 @@ impl Desk {
                     // The fills of a taking order are read once it is placed (see on_answer).
                 }
             }
+            OrderAction::Edit => self.on_edit(id, command.request().copied()),
             OrderAction::Cancel => {
                 let Some(tracked) = self.orders.get_mut(&id) else {
                     tracing::warn!(%id, "cancel for an order the desk does not track");
@@ -341,6 +351,34 @@ impl Desk {
                 self.send_cancel_if_ready(id);
             }
         }
+    }
+
+    /// A new price for a resting order. Answered or refused, the engine learns which; an
+    /// edit whose answer is lost leaves the price unknown, so the order is cancelled (its
+    /// end and fills then come from the venue's record as usual).
+    fn on_edit(&mut self, id: ClientOrderId, request: Option<traider_core::order::OrderRequest>) {
+        let ready = self.orders.get(&id).and_then(|t| {
+            (t.phase == Phase::Placed && !t.cancel_wanted)
+                .then(|| t.venue_id.clone().map(|v| (v, t.product)))
+                .flatten()
+        });
+        let (Some((venue_id, product)), Some(request)) = (ready, request) else {
+            self.venue.publish(VenueEvent::EditRejected { id });
+            return;
+        };
+        self.stats.edits += 1;
+        let body = edit_order_body(
+            &venue_id,
+            &self.products[product].format(),
+            request.price_ticks,
+            request.size_lots,
+        );
+        let client = self.client.clone();
+        let settings = self.settings.clone();
+        self.spawn(async move {
+            let outcome = send_edit(&client, &body, &settings).await;
+            Answer::Edited { id, outcome }
+        });
     }
 
     fn adopt(&mut self, id: ClientOrderId, record: OrderRecord, cancel: bool) {
@@ -503,6 +541,22 @@ impl Desk {
                     }
                 }
             }
+            Answer::Edited { id, outcome } => match outcome {
+                Some(true) => self.venue.publish(VenueEvent::Edited { id }),
+                Some(false) => {
+                    self.stats.edit_rejects += 1;
+                    self.venue.publish(VenueEvent::EditRejected { id });
+                }
+                None => {
+                    self.stats.edit_rejects += 1;
+                    tracing::warn!(%id, "edit unanswered: its price is unknown, cancelling the order");
+                    self.venue.publish(VenueEvent::EditRejected { id });
+                    if let Some(tracked) = self.orders.get_mut(&id) {
+                        tracked.cancel_wanted = true;
+                    }
+                    self.send_cancel_if_ready(id);
+                }
+            },
             Answer::Resolved { id, result } => match result {
                 Ok(Some(record)) => {
                     self.stats.resolved_found += 1;
@@ -642,6 +696,39 @@ async fn send_create(
         );
     }
     (CreateResult::Unknown { last }, settings.retries)
+}
+
+/// Sends an edit (retrying retryable failures); `Some(applied)`, `None` without an answer.
+async fn send_edit(
+    client: &TradingClient,
+    body: &serde_json::Value,
+    settings: &DeskSettings,
+) -> Option<bool> {
+    let mut backoff = settings.backoff;
+    for attempt in 0..=settings.retries {
+        if attempt > 0 {
+            tokio::time::sleep(backoff).await;
+            backoff = backoff.saturating_mul(2);
+        }
+        match client.edit_order(body).await {
+            Ok(EditOutcome::Accepted) => return Some(true),
+            Ok(EditOutcome::Rejected { reasons }) => {
+                tracing::info!(?reasons, "the venue refused the edit");
+                return Some(false);
+            }
+            Err(SendError::Api(error)) if error.is_retryable() => {
+                tracing::warn!(attempt, %error, "edit failed; retrying");
+            }
+            Err(SendError::Unknown(error)) => {
+                tracing::warn!(attempt, error, "edit unanswered; retrying");
+            }
+            Err(error) => {
+                tracing::warn!(%error, "edit refused");
+                return Some(false);
+            }
+        }
+    }
+    None
 }
 
 /// Sends a cancel (retrying retryable failures); `true` when the venue started it.
