@@ -143,8 +143,8 @@ fn dump_kind(dir: &Path, kind: &str) -> Vec<Value> {
 // account, opens the gate, and market-makes against the sim's replayed market; orders are
 // created, filled by replayed prints, edited (requotes) and cancelled (every open order at
 // Ctrl-C). Every request's token verified at the venue (no 401, no 429); no client order id
-// was created twice; the journal's fills are the venue's fills one for one (price, size,
-// fee); and each position and the fees equal the sums over the venue's fills exactly.
+// was created twice; the journal holds as many fills as the venue made, with the same total
+// fees; and each position and its fees equal the sums over the venue's fills exactly.
 #[test]
 fn live_trading_against_the_sim() {
     let Some(capture) = capture() else { return };
@@ -214,7 +214,7 @@ fn live_trading_against_the_sim() {
     let fills = sim(&addr, "fills")["fills"].as_array().unwrap().clone();
     assert!(fills.len() >= 2);
 
-    // The journal's fills are the venue's, one for one.
+    // As many fills in the journal as at the venue, with the same fees.
     let journal_fills = dump_kind(&journal, "fill");
     let journal_fills: Vec<&Value> = journal_fills.iter().collect();
     assert_eq!(journal_fills.len(), fills.len(), "fills lost or doubled");
