@@ -28,13 +28,18 @@ pub struct RunArgs {
     pub journal_dir: Option<PathBuf>,
 }
 
-/// Market data from the WebSocket client into the input ring, stamped on receipt.
-struct RingSink {
-    producer: InputProducer,
+/// Market data from the WebSocket client into the input ring, stamped on receipt. In live
+/// mode every frame is also a sign of life for the dead-man switch (`health`).
+pub(crate) struct RingSink {
+    pub producer: InputProducer,
+    pub health: Option<Arc<crate::live::watch::Health>>,
 }
 
 impl FrameSink for RingSink {
     fn on_frame(&mut self, conn_id: u32, frame: &[u8]) {
+        if let Some(health) = &self.health {
+            health.market_message();
+        }
         self.producer
             .publish(InputKind::MdFrame, conn_id, unix_now_ns(), frame);
     }
@@ -125,6 +130,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<RunOutcome> {
         ws_config(&config),
         RingSink {
             producer: running.producer(),
+            health: None,
         },
         shutdown_rx,
     ));

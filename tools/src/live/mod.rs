@@ -35,21 +35,20 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use tokio::sync::mpsc;
-use traider_core::input::{FeedControl, InputKind};
+use traider_core::input::InputKind;
 use traider_core::instrument::InstrumentId;
-use traider_core::pipeline::ring::InputProducer;
 use traider_core::venue::{GateCause, VenueEvent};
 use traider_gateways::coinbase::auth::ApiKey;
 use traider_gateways::coinbase::rest::fetch_products;
 use traider_gateways::coinbase::trading::TradingClient;
 use traider_gateways::coinbase::user::{UserConfig, UserEvent, UserSink, run_user_channel};
-use traider_gateways::coinbase::ws::{FrameSink, run_market_data};
+use traider_gateways::coinbase::ws::run_market_data;
 
 use crate::clock::unix_now_ns;
 use crate::config::DaemonConfig;
 use crate::hot::{self, OutputConsumer};
 use crate::journal_sink::Journal;
-use crate::run::{RunArgs, RunOutcome, empty_status, spawn_timer, ws_config};
+use crate::run::{RingSink, RunArgs, RunOutcome, empty_status, spawn_timer, ws_config};
 use crate::summary::{hot_summary, status_lines};
 use convert::Product;
 use desk::{Desk, DeskMsg, DeskSettings, VenueIn};
@@ -60,30 +59,6 @@ pub const CLOCK_SKEW_MAX: Duration = Duration::from_secs(30);
 
 /// How long a stopping daemon waits for the venue to answer what is in flight.
 const DRAIN: Duration = Duration::from_secs(5);
-
-/// Market data into the ring, stamped on receipt; every frame is a sign of life.
-struct LiveRingSink {
-    producer: InputProducer,
-    health: Arc<Health>,
-}
-
-impl FrameSink for LiveRingSink {
-    fn on_frame(&mut self, conn_id: u32, frame: &[u8]) {
-        self.health.market_message();
-        self.producer
-            .publish(InputKind::MdFrame, conn_id, unix_now_ns(), frame);
-    }
-
-    fn on_feed(&mut self, conn_id: u32, control: FeedControl) {
-        tracing::info!(
-            conn_id,
-            control = control.as_str(),
-            "market-data connection"
-        );
-        self.producer
-            .publish(InputKind::Feed(control), conn_id, unix_now_ns(), &[]);
-    }
-}
 
 /// The user channel: a sign of life per message, and a nudge to the desk per order change.
 struct UserChannelSink {
@@ -284,9 +259,9 @@ pub fn run(args: &RunArgs, config: DaemonConfig) -> anyhow::Result<RunOutcome> {
     let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
     let md = runtime.spawn(run_market_data(
         ws_config(&config),
-        LiveRingSink {
+        RingSink {
             producer: running.producer(),
-            health: Arc::clone(&health),
+            health: Some(Arc::clone(&health)),
         },
         shutdown_rx.clone(),
     ));
