@@ -73,8 +73,6 @@ pub struct DeskSettings {
     pub backoff: Duration,
     pub unknown_resolve: Duration,
     pub fills_poll: Duration,
-    /// Our client order id namespace: ids in it are ours.
-    pub namespace: u32,
 }
 
 /// What reaches the desk.
@@ -322,7 +320,6 @@ impl Desk {
                 let format = self.products[product].format();
                 let body =
                     create_order_body(id, request.side, &format, &OrderConfiguration::of(request));
-                let taking = !request.post_only;
                 self.orders
                     .insert(id, Tracked::new(product, Phase::Creating));
                 self.by_client_text.insert(id.to_string(), id);
@@ -337,9 +334,6 @@ impl Desk {
                         retries,
                     }
                 });
-                if taking {
-                    // The fills of a taking order are read once it is placed (see on_answer).
-                }
             }
             OrderAction::Edit => self.on_edit(id, command.request().copied()),
             OrderAction::Cancel => {

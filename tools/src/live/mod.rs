@@ -245,7 +245,6 @@ pub fn run(args: &RunArgs, config: DaemonConfig) -> anyhow::Result<RunOutcome> {
             backoff: Duration::from_millis(live.retry_backoff_ms),
             unknown_resolve: Duration::from_millis(live.unknown_resolve_ms),
             fills_poll: Duration::from_millis(live.fills_poll_ms),
-            namespace: config.client_order_namespace,
         },
     );
     let desk_task = runtime.spawn(desk.run(desk_rx, DRAIN));
