@@ -85,31 +85,8 @@ pub fn run(args: &RunArgs) -> anyhow::Result<RunOutcome> {
         .context("cannot read the instrument rules from the venue")?;
     hot::check_products(&config, &products)?;
 
-    // The daemon's journal is its system of record: a restart continues it (rebuilding the
-    // engine's state from it first).
-    let dir = args
-        .journal_dir
-        .clone()
-        .unwrap_or_else(|| config.journal.dir.clone());
-    let (journal, recovery) = Journal::open(&dir, &config.journal)
-        .with_context(|| format!("cannot open the journal in {}", dir.display()))?;
-    if let Some(torn) = recovery.torn_tail {
-        tracing::warn!(
-            segment = torn.segment,
-            offset = torn.offset,
-            bytes = torn.bytes,
-            "cut a torn tail from the journal (the last append before a crash)"
-        );
-    }
-    tracing::info!(journal = %dir.display(), "journal open");
-
-    // From here on Ctrl-C / SIGTERM stop cleanly; a second one exits at once.
-    let stop = Arc::new(AtomicBool::new(false));
-    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        signal_hook::flag::register_conditional_shutdown(signal, 1, Arc::clone(&stop))
-            .and_then(|_| signal_hook::flag::register(signal, Arc::clone(&stop)))
-            .context("cannot install signal handlers")?;
-    }
+    let (journal, dir) = open_journal(args, &config)?;
+    let stop = stop_on_signals()?;
     let (status_in, mut status_out) = triple_buffer::TripleBuffer::new(&empty_status()).split();
     let running = hot::Running::start(&config, journal, &dir, Some(status_in), None)?;
     let resumed = serde_json::json!({
@@ -170,6 +147,42 @@ pub fn run(args: &RunArgs) -> anyhow::Result<RunOutcome> {
     summary["resumed"] = resumed;
     summary["order_sink"] = crate::summary::sink_json(&sink);
     Ok(RunOutcome { summary, sink })
+}
+
+/// Opens the daemon's journal, its system of record: a restart continues it (rebuilding the
+/// engine's state from it first). Returns it and its directory.
+pub(crate) fn open_journal(
+    args: &RunArgs,
+    config: &DaemonConfig,
+) -> anyhow::Result<(Journal, PathBuf)> {
+    let dir = args
+        .journal_dir
+        .clone()
+        .unwrap_or_else(|| config.journal.dir.clone());
+    let (journal, recovery) = Journal::open(&dir, &config.journal)
+        .with_context(|| format!("cannot open the journal in {}", dir.display()))?;
+    if let Some(torn) = recovery.torn_tail {
+        tracing::warn!(
+            segment = torn.segment,
+            offset = torn.offset,
+            bytes = torn.bytes,
+            "cut a torn tail from the journal (the last append before a crash)"
+        );
+    }
+    tracing::info!(journal = %dir.display(), "journal open");
+    Ok((journal, dir))
+}
+
+/// From here on Ctrl-C / SIGTERM set the returned flag (a clean stop); a second one exits
+/// at once.
+pub(crate) fn stop_on_signals() -> anyhow::Result<Arc<AtomicBool>> {
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register_conditional_shutdown(signal, 1, Arc::clone(&stop))
+            .and_then(|_| signal_hook::flag::register(signal, Arc::clone(&stop)))
+            .context("cannot install signal handlers")?;
+    }
+    Ok(stop)
 }
 
 pub(crate) fn ws_config(config: &DaemonConfig) -> WsConfig {

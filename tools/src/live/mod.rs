@@ -30,7 +30,7 @@ pub mod watch;
 
 use std::num::NonZeroU32;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
@@ -47,8 +47,10 @@ use traider_gateways::coinbase::ws::run_market_data;
 use crate::clock::unix_now_ns;
 use crate::config::DaemonConfig;
 use crate::hot::{self, OutputConsumer};
-use crate::journal_sink::Journal;
-use crate::run::{RingSink, RunArgs, RunOutcome, empty_status, spawn_timer, ws_config};
+use crate::run::{
+    RingSink, RunArgs, RunOutcome, empty_status, open_journal, spawn_timer, stop_on_signals,
+    ws_config,
+};
 use crate::summary::{hot_summary, status_lines};
 use convert::Product;
 use desk::{Desk, DeskMsg, DeskSettings, VenueIn};
@@ -186,27 +188,8 @@ pub fn run(args: &RunArgs, config: DaemonConfig) -> anyhow::Result<RunOutcome> {
     }
     tracing::info!(skew_ms, "venue clock checked");
 
-    let dir = args
-        .journal_dir
-        .clone()
-        .unwrap_or_else(|| config.journal.dir.clone());
-    let (journal, recovery) = Journal::open(&dir, &config.journal)
-        .with_context(|| format!("cannot open the journal in {}", dir.display()))?;
-    if let Some(torn) = recovery.torn_tail {
-        tracing::warn!(
-            segment = torn.segment,
-            offset = torn.offset,
-            bytes = torn.bytes,
-            "cut a torn tail from the journal (the last append before a crash)"
-        );
-    }
-
-    let stop = Arc::new(AtomicBool::new(false));
-    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        signal_hook::flag::register_conditional_shutdown(signal, 1, Arc::clone(&stop))
-            .and_then(|_| signal_hook::flag::register(signal, Arc::clone(&stop)))
-            .context("cannot install signal handlers")?;
-    }
+    let (journal, dir) = open_journal(args, &config)?;
+    let stop = stop_on_signals()?;
 
     let (desk_tx, desk_rx) = mpsc::unbounded_channel::<DeskMsg>();
     let forward = desk_tx.clone();
