@@ -42,6 +42,8 @@ Scenario file (TOML), every table optional:
   endpoint = \"create\"      # create|cancel|edit|get_order|list_orders|fills|accounts|best_bid_ask
   nth = 3
   fault = \"timeout\"        # 429|500|503|401|timeout (work done, never answered)|drop (closed, no work)
+                           # |lost (never answered, no work; a lost create loses every re-send
+                           # of its client_order_id too)
 
   [market]                 # the `connection`-th connection subscribing to a market channel
   connection = 1

@@ -11,7 +11,10 @@
 //!                     # accounts | best_bid_ask
 //! nth = 3
 //! fault = "timeout"   # "429" | "500" | "503" | "401" (plain "Unauthorized") |
-//!                     # "timeout" (do the work, never answer) | "drop" (close, no work)
+//!                     # "timeout" (do the work, never answer) | "drop" (close, no work) |
+//!                     # "lost" (never answer, no work: the request never reached the
+//!                     # venue; for "create", every re-send of its client_order_id is
+//!                     # lost too, so the order can never be placed)
 //!
 //! # WebSockets, counted by the outgoing sequence_num of one connection: the
 //! # `connection`-th (1-based) that subscribes to a market channel, or to `user`.
@@ -59,6 +62,9 @@ pub enum RestFaultKind {
     Timeout,
     /// Close the connection without doing the work.
     Drop,
+    /// Never answer and do no work (the request never reached the venue); a lost create
+    /// makes every later create with the same client order id lost as well.
+    Lost,
 }
 
 impl RestFaultKind {
@@ -70,8 +76,9 @@ impl RestFaultKind {
             "401" => Ok(Self::Status(401)),
             "timeout" => Ok(Self::Timeout),
             "drop" => Ok(Self::Drop),
+            "lost" => Ok(Self::Lost),
             other => Err(format!(
-                "unknown REST fault {other:?} (429|500|503|401|timeout|drop)"
+                "unknown REST fault {other:?} (429|500|503|401|timeout|drop|lost)"
             )),
         }
     }
@@ -267,6 +274,8 @@ mod tests {
             (2, Some(3))
         );
         scenario.add_rest_flag("fills:1:503").expect("flag");
+        scenario.add_rest_flag("create:4:lost").expect("flag");
+        assert_eq!(scenario.rest_fault("create", 4), Some(RestFaultKind::Lost));
         scenario.add_ws_flag("market:skip:9").expect("flag");
         assert_eq!(
             scenario.rest_fault("fills", 1),

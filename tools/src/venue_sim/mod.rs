@@ -48,7 +48,7 @@
 //! `GET /market/products`, `GET /time`; inspection (no auth, loopback only)
 //! `GET /sim/orders`, `GET /sim/fills`, `GET /sim/requests`.
 //!
-//! **Faults** ([`faults`], `--scenario FILE` and flags): REST status/timeout/drop by endpoint
+//! **Faults** ([`faults`], `--scenario FILE` and flags): REST status/timeout/drop/lost by endpoint
 //! and ordinal; WebSocket drop/skip/malformed/delay/disconnect/stall by sequence number of
 //! the chosen market or user connection.
 //!
@@ -207,8 +207,12 @@ pub struct RequestLog {
     pub status: u16,
     /// The key name of a verified token (`None`: refused before or at authentication).
     pub kid: Option<String>,
-    /// The injected fault, if any (`"429"`, `"timeout"`, ...).
+    /// The injected fault, if any (`"429"`, `"timeout"`, `"lost"`, ...).
     pub fault: Option<String>,
+    /// The `client_order_id` of a create.
+    pub client_order_id: Option<String>,
+    /// Microseconds since the sim started, when the request arrived.
+    pub at_us: u64,
 }
 
 /// State shared by every handler, session and the venue clock.
@@ -223,6 +227,8 @@ pub(crate) struct Shared {
     pub user_conns: AtomicU64,
     pub connections: AtomicU64,
     pub shutdown: watch::Receiver<bool>,
+    /// When the sim started (request log times).
+    pub started: std::time::Instant,
 }
 
 impl Shared {
@@ -394,6 +400,7 @@ pub async fn serve(config: SimConfig, data: Arc<ReplayData>) -> anyhow::Result<S
             requests: Vec::new(),
             recent: VecDeque::new(),
             rest_counts: BTreeMap::new(),
+            lost_client_ids: std::collections::BTreeSet::new(),
             dirty: false,
         }),
         clock,
@@ -401,6 +408,7 @@ pub async fn serve(config: SimConfig, data: Arc<ReplayData>) -> anyhow::Result<S
         user_conns: AtomicU64::new(0),
         connections: AtomicU64::new(0),
         shutdown,
+        started: std::time::Instant::now(),
     });
     let cursor = {
         let mut venue = shared.lock();

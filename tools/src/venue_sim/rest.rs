@@ -99,7 +99,34 @@ pub(super) async fn private(
     headers: &HeaderMap,
     work: impl FnOnce(&Shared, &mut Venue) -> Response,
 ) -> Response {
-    match decide(shared, endpoint, method, path, headers, work) {
+    let request = Request {
+        endpoint,
+        method,
+        path,
+        headers,
+        client_order_id: None,
+    };
+    private_request(shared, peer, request, work).await
+}
+
+/// What the prologue needs of a request.
+pub(super) struct Request<'a> {
+    pub endpoint: &'static str,
+    pub method: &'a Method,
+    pub path: &'a str,
+    pub headers: &'a HeaderMap,
+    /// A create's client order id (a `lost` create loses its re-sends too).
+    pub client_order_id: Option<String>,
+}
+
+/// [`private`] for a request described whole.
+pub(super) async fn private_request(
+    shared: &Shared,
+    peer: &Peer,
+    request: Request<'_>,
+    work: impl FnOnce(&Shared, &mut Venue) -> Response,
+) -> Response {
+    match decide(shared, request, work) {
         Verdict::Answer(response) => response,
         Verdict::Drop => {
             peer.close();
@@ -117,12 +144,16 @@ pub(super) async fn private(
 /// work, the request log and the state save.
 fn decide(
     shared: &Shared,
-    endpoint: &'static str,
-    method: &Method,
-    path: &str,
-    headers: &HeaderMap,
+    request: Request<'_>,
     work: impl FnOnce(&Shared, &mut Venue) -> Response,
 ) -> Verdict {
+    let Request {
+        endpoint,
+        method,
+        path,
+        headers,
+        client_order_id,
+    } = request;
     let uri = format!("{method} {REST_URI_HOST}{path}");
     let token = headers
         .get(header::AUTHORIZATION)
@@ -134,7 +165,14 @@ fn decide(
     let mut venue = shared.lock();
     let count = venue.rest_counts.entry(endpoint).or_default();
     *count += 1;
-    let fault = shared.config.faults.rest_fault(endpoint, *count);
+    let mut fault = shared.config.faults.rest_fault(endpoint, *count);
+    if let Some(client_order_id) = &client_order_id {
+        if venue.lost_client_ids.contains(client_order_id) {
+            fault = Some(RestFaultKind::Lost);
+        } else if fault == Some(RestFaultKind::Lost) {
+            venue.lost_client_ids.insert(client_order_id.clone());
+        }
+    }
     let mut log = RequestLog {
         method: method.to_string(),
         path: path.to_owned(),
@@ -142,6 +180,8 @@ fn decide(
         status: 0,
         kid: None,
         fault: None,
+        client_order_id,
+        at_us: shared.started.elapsed().as_micros() as u64,
     };
     match fault {
         Some(RestFaultKind::Status(code)) => {
@@ -156,6 +196,12 @@ fn decide(
             log.fault = Some("drop".to_owned());
             venue.requests.push(log);
             return Verdict::Drop;
+        }
+        Some(RestFaultKind::Lost) => {
+            tracing::info!(endpoint, "fault: request lost on its way, never answering");
+            log.fault = Some("lost".to_owned());
+            venue.requests.push(log);
+            return Verdict::Hold;
         }
         Some(RestFaultKind::Timeout) | None => {}
     }
@@ -279,13 +325,20 @@ pub(super) async fn create_order(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    private(
+    let client_order_id = serde_json::from_slice::<Value>(&body)
+        .ok()
+        .and_then(|v| v.get("client_order_id")?.as_str().map(str::to_owned));
+    let request = Request {
+        endpoint: "create",
+        method: &method,
+        path: CREATE_ORDER_PATH,
+        headers: &headers,
+        client_order_id,
+    };
+    private_request(
         &shared,
         &peer,
-        "create",
-        &method,
-        CREATE_ORDER_PATH,
-        &headers,
+        request,
         |shared, venue| match serde_json::from_slice(&body) {
             Ok(create) => create_work(shared, venue, create),
             Err(_) => bad_body(),

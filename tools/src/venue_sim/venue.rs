@@ -80,6 +80,8 @@ pub(crate) struct Venue {
     pub recent: VecDeque<Instant>,
     /// Requests received per endpoint class (fault ordinals).
     pub rest_counts: BTreeMap<&'static str, u64>,
+    /// Client order ids whose creates are lost (a `lost` fault on one of them).
+    pub lost_client_ids: std::collections::BTreeSet<String>,
     /// The ledger changed since it was last saved.
     pub dirty: bool,
 }
