@@ -120,6 +120,13 @@ pub enum Decision {
         open: bool,
         cause: GateCause,
     },
+    /// An order someone else placed at the venue, taken over under `id` (its fills follow
+    /// as fills); `venue_ref` is the venue's order id (a UUID, as 128 bits).
+    OrderAdopted {
+        id: ClientOrderId,
+        request: OrderRequest,
+        venue_ref: u128,
+    },
 }
 
 impl Decision {
@@ -143,6 +150,7 @@ impl Decision {
             Self::TradingGate { .. } => 16,
             Self::EditRequest { .. } => 17,
             Self::EditDone { .. } => 18,
+            Self::OrderAdopted { .. } => 19,
         }
     }
 
@@ -166,6 +174,7 @@ impl Decision {
             Self::TradingGate { .. } => "trading_gate",
             Self::EditRequest { .. } => "edit_request",
             Self::EditDone { .. } => "edit_done",
+            Self::OrderAdopted { .. } => "order_adopted",
         }
     }
 
@@ -270,6 +279,15 @@ impl Decision {
                 w.u64(got);
             }
             Self::DecodeFailed { error } => w.u8(error as u8),
+            Self::OrderAdopted {
+                id,
+                request,
+                venue_ref,
+            } => {
+                w.u64(id.0);
+                w.request(&request);
+                w.u128(venue_ref);
+            }
         }
         w.at
     }
@@ -361,6 +379,11 @@ impl Decision {
                 applied: r.bool()?,
                 price_ticks: r.i64()?,
             },
+            19 => Self::OrderAdopted {
+                id: ClientOrderId(r.u64()?),
+                request: r.request()?,
+                venue_ref: r.u128()?,
+            },
             _ => return None,
         };
         (r.at == payload.len()).then_some(decision)
@@ -395,7 +418,10 @@ impl Writer<'_> {
     pub(crate) fn i128(&mut self, v: i128) {
         self.bytes(&v.to_le_bytes());
     }
-    fn request(&mut self, r: &OrderRequest) {
+    pub(crate) fn u128(&mut self, v: u128) {
+        self.bytes(&v.to_le_bytes());
+    }
+    pub(crate) fn request(&mut self, r: &OrderRequest) {
         self.u16(r.instrument.0);
         self.u8(r.side as u8);
         self.u8(r.time_in_force as u8);
@@ -447,7 +473,10 @@ impl Reader<'_> {
     pub(crate) fn i128(&mut self) -> Option<i128> {
         self.take().map(i128::from_le_bytes)
     }
-    fn request(&mut self) -> Option<OrderRequest> {
+    pub(crate) fn u128(&mut self) -> Option<u128> {
+        Some(self.i128()? as u128)
+    }
+    pub(crate) fn request(&mut self) -> Option<OrderRequest> {
         Some(OrderRequest {
             instrument: InstrumentId(self.u16()?),
             side: Side::from_u8(self.u8()?)?,
@@ -558,6 +587,11 @@ mod tests {
             Decision::TradingGate {
                 open: false,
                 cause: GateCause::UserChannelSilent,
+            },
+            Decision::OrderAdopted {
+                id,
+                request,
+                venue_ref: u128::MAX - 1,
             },
         ];
         for decision in all {

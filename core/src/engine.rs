@@ -274,6 +274,11 @@ impl Engine {
             VenueEvent::EditRejected { id } => {
                 self.if_live(id, |engine| engine.edit_answer(id, false))
             }
+            VenueEvent::Adopted {
+                id,
+                request,
+                venue_ref,
+            } => self.adopt(id, request, venue_ref),
             VenueEvent::Fill {
                 id,
                 trade_key,
@@ -293,6 +298,34 @@ impl Engine {
         if result.is_err() {
             self.counters.oms_errors += 1;
         }
+    }
+
+    /// Takes over an order someone else placed (see [`VenueEvent::Adopted`]); refused
+    /// (counted) for an instrument without rules or an id the engine cannot take.
+    fn adopt(
+        &mut self,
+        id: ClientOrderId,
+        request: crate::order::OrderRequest,
+        venue_ref: u128,
+    ) -> Result<(), crate::order::OmsError> {
+        let index = request.instrument.index();
+        if self
+            .instruments
+            .specs
+            .get(index)
+            .is_none_or(Option::is_none)
+        {
+            return Err(crate::order::OmsError::UnknownOrder);
+        }
+        self.oms.adopt(id, request, self.now_ns)?;
+        self.counters.orders_adopted += 1;
+        self.decisions.push(Decision::OrderAdopted {
+            id,
+            request,
+            venue_ref,
+        });
+        self.touched |= 1 << index;
+        Ok(())
     }
 
     fn edit_answer(

@@ -144,6 +144,10 @@ pub struct Order {
     /// An edit to this price (ticks) was sent and is not yet answered (live venue only).
     pub edit_pending: Option<i64>,
     pub created_ns: u64,
+    /// Placed by someone else and taken over at reconciliation (`unknown_orders = "adopt"`):
+    /// it counts against every limit and is cancelled by halts and at stop, but the
+    /// strategy never manages it.
+    pub adopted: bool,
 }
 
 impl Order {
@@ -249,8 +253,42 @@ impl OrderManager {
             cancel_pending: false,
             edit_pending: None,
             created_ns: now_ns,
+            adopted: false,
         });
         Ok(id)
+    }
+
+    /// Takes over an open order someone else placed at the venue, under `id` (which the
+    /// cold side assigns while no order can be created: the trading gate is closed). The id
+    /// must be of this namespace and not below the next counter; the counter moves past it.
+    /// Its fills, earlier ones included, follow as fills.
+    pub fn adopt(
+        &mut self,
+        id: ClientOrderId,
+        request: OrderRequest,
+        now_ns: u64,
+    ) -> Result<(), OmsError> {
+        if id.namespace() != self.namespace
+            || id.counter() < self.next_counter
+            || request.size_lots <= 0
+        {
+            return Err(OmsError::BadTransition);
+        }
+        if self.live.len() == self.live_max {
+            return Err(OmsError::Full);
+        }
+        self.next_counter = id.counter() + 1;
+        self.live.push(Order {
+            id,
+            request,
+            state: OrderState::Open,
+            filled_lots: 0,
+            cancel_pending: false,
+            edit_pending: None,
+            created_ns: now_ns,
+            adopted: true,
+        });
+        Ok(())
     }
 
     pub fn mark_cancel_pending(&mut self, id: ClientOrderId) -> Result<(), OmsError> {
@@ -386,6 +424,7 @@ impl OrderManager {
                 h.bool(order.cancel_pending);
                 h.opt_u64(order.edit_pending.map(|p| p as u64));
                 h.u64(order.created_ns);
+                h.bool(order.adopted);
             }
         }
         h.usize(self.retired_next);
@@ -449,6 +488,36 @@ mod tests {
         ] {
             assert_eq!(ClientOrderId::parse(other), None, "{other}");
         }
+    }
+
+    // Proves an adopted order joins the live table under the id it was given (of this
+    // namespace, not below the counter), counts in open lots, moves the counter past it
+    // and fills like any order, and that a clashing or foreign-namespace id is refused.
+    #[test]
+    fn adoption_takes_the_given_id() {
+        let mut oms = OrderManager::new(3, 4);
+        let a = oms.create(request(), 0).unwrap();
+        let terms = *request().request();
+        assert_eq!(
+            oms.adopt(a, terms, 1),
+            Err(OmsError::BadTransition),
+            "clashes with an id already assigned"
+        );
+        assert_eq!(
+            oms.adopt(ClientOrderId::new(4, 9), terms, 1),
+            Err(OmsError::BadTransition),
+            "another namespace"
+        );
+        let b = ClientOrderId::new(3, 5);
+        oms.adopt(b, terms, 1).unwrap();
+        let adopted = oms.get(b).unwrap();
+        assert!(adopted.adopted);
+        assert_eq!(adopted.state, OrderState::Open);
+        assert_eq!(oms.open_lots(InstrumentId(0), Side::Buy), 10 + 10);
+        assert_eq!(oms.next_counter(), 6);
+        assert_eq!(oms.create(request(), 2).unwrap().counter(), 6);
+        assert_eq!(oms.on_fill(b, 4), Ok(OrderState::PartiallyFilled));
+        assert_eq!(oms.on_fill(b, 6), Ok(OrderState::Filled));
     }
 
     // Proves the table refuses orders past its size and cancels free it.

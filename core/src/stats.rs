@@ -52,6 +52,8 @@ pub struct Counters {
     pub gate_changes: u64,
     /// Requotes sent as edits of resting orders (live venue).
     pub edits: u64,
+    /// Orders placed by someone else and taken over at reconciliation.
+    pub orders_adopted: u64,
 }
 
 impl Counters {
@@ -89,6 +91,7 @@ impl Counters {
             orders_unknown,
             gate_changes,
             edits,
+            orders_adopted,
         } = *self;
         for value in decode_errors {
             h.u64(value);
@@ -121,6 +124,7 @@ impl Counters {
             orders_unknown,
             gate_changes,
             edits,
+            orders_adopted,
         ] {
             h.u64(value);
         }
@@ -141,6 +145,9 @@ pub struct InstrumentStatus {
     pub position_lots: i64,
     pub realized: Money,
     pub unrealized: Money,
+    /// Signed cost basis of the open position: realized − cost basis is the cash the
+    /// instrument's fills moved (before fees), independent of the order they came in.
+    pub cost_basis: Money,
     pub fees: Money,
     pub fills: u64,
 }
@@ -211,6 +218,7 @@ impl Engine {
                 position_lots: position.lots,
                 realized: position.realized,
                 unrealized,
+                cost_basis: position.cost,
                 fees: position.fees,
                 fills: position.fills,
             });

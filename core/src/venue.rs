@@ -15,11 +15,13 @@
 //! - 2 rejected: id u64, [`VenueReject`] u8;
 //! - 3 fill: id u64, trade key u64, price ticks i64, size lots i64, liquidity u8, fee i128;
 //! - 7 gate: open u8 (0/1), cancel all u8 (0/1), [`GateCause`] u8;
-//! - 8 edited, 9 edit rejected: id u64.
+//! - 8 edited, 9 edit rejected: id u64;
+//! - 10 adopted: id u64, the order's terms (instrument u16, side u8, time in force u8,
+//!   post-only u8, price ticks i64, size lots i64), venue order id u128.
 
 use crate::decision::{DECISION_BYTES_MAX, Reader, Writer};
 use crate::num::Money;
-use crate::order::ClientOrderId;
+use crate::order::{ClientOrderId, OrderRequest};
 use crate::sim::{Liquidity, VenueReject};
 
 /// Why the trading gate moved.
@@ -111,6 +113,17 @@ pub enum VenueEvent {
     /// A create got no answer after every retry: the order may or may not exist. It stays
     /// live (its size counts against the limits) until reconciliation resolves it.
     Unknown { id: ClientOrderId },
+    /// Reconciliation takes over an open order someone else placed at the venue
+    /// (`unknown_orders = "adopt"`), under an id the cold side assigns past the journal's
+    /// counter while the gate is closed. The order is taken whole: its fills, those before
+    /// the adoption included, then arrive as [`VenueEvent::Fill`]s like any order's, so the
+    /// position stays the sum of the fills of every order the engine holds. `venue_ref` is
+    /// the venue's order id (a UUID as 128 bits), kept so a restart finds the order again.
+    Adopted {
+        id: ClientOrderId,
+        request: OrderRequest,
+        venue_ref: u128,
+    },
     /// Opens or closes the trading gate; closing with `cancel_all` cancels every open order.
     Gate {
         open: bool,
@@ -168,6 +181,16 @@ impl VenueEvent {
             Self::EditRejected { id } => {
                 w.u8(9);
                 w.u64(id.0);
+            }
+            Self::Adopted {
+                id,
+                request,
+                venue_ref,
+            } => {
+                w.u8(10);
+                w.u64(id.0);
+                w.request(&request);
+                w.u128(venue_ref);
             }
             Self::Gate {
                 open,
@@ -236,6 +259,11 @@ impl VenueEvent {
             9 => Self::EditRejected {
                 id: ClientOrderId(r.u64()?),
             },
+            10 => Self::Adopted {
+                id: ClientOrderId(r.u64()?),
+                request: r.request()?,
+                venue_ref: r.u128()?,
+            },
             _ => return None,
         };
         (r.at == payload.len()).then_some(event)
@@ -253,6 +281,7 @@ impl VenueEvent {
             Self::Gate { .. } => "gate",
             Self::Edited { .. } => "edited",
             Self::EditRejected { .. } => "edit_rejected",
+            Self::Adopted { .. } => "adopted",
         }
     }
 }
@@ -329,6 +358,18 @@ mod tests {
             VenueEvent::Unknown { id },
             VenueEvent::Edited { id },
             VenueEvent::EditRejected { id },
+            VenueEvent::Adopted {
+                id,
+                request: OrderRequest {
+                    instrument: crate::instrument::InstrumentId(1),
+                    side: crate::event::Side::Sell,
+                    price_ticks: 6_508_367,
+                    size_lots: 20_000,
+                    time_in_force: crate::order::TimeInForce::GoodTillCancel,
+                    post_only: false,
+                },
+                venue_ref: 0x5a1e_0000_0000_4000_8000_0000_0000_0007,
+            },
             VenueEvent::Gate {
                 open: false,
                 cancel_all: true,

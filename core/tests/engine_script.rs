@@ -705,3 +705,95 @@ fn live_requotes_are_edits() {
     );
     assert_eq!(engine.counters().edits, 2);
 }
+
+// Proves adoption in the engine: an order someone else placed is taken over (while the gate
+// is closed) under the id reconciliation gave it, journaled `OrderAdopted`; the strategy
+// quotes beside it without touching it once the gate opens; its fills move the position
+// like any order's; a halt cancels it with the daemon's own orders; and an adoption under
+// an id the engine already assigned is refused and counted.
+#[test]
+fn adopted_orders_count_fill_and_are_halted() {
+    let mut engine = Engine::new(settings(), false).unwrap();
+    let t0 = 1_000_000_000_000;
+    step(&mut engine, t0, Some(Frame::default().instruments()));
+    let snapshot = Frame::default().seq(0).book(
+        true,
+        &[
+            (Side::Buy, 10_000, 50_000_000),
+            (Side::Sell, 10_002, 50_000_000),
+        ],
+    );
+    step(&mut engine, t0 + MS, Some(snapshot));
+    let request = OrderRequest {
+        instrument: BTC,
+        side: Side::Buy,
+        price_ticks: 9_000,
+        size_lots: 300_000,
+        time_in_force: TimeInForce::GoodTillCancel,
+        post_only: true,
+    };
+    let adopt = VenueEvent::Adopted {
+        id: id(1),
+        request,
+        venue_ref: 0xABCD,
+    };
+    let (decisions, commands) = step_venue(&mut engine, t0 + 2 * MS, adopt);
+    assert_eq!(
+        decisions,
+        vec![Decision::OrderAdopted {
+            id: id(1),
+            request,
+            venue_ref: 0xABCD
+        }]
+    );
+    assert!(commands.is_empty(), "the gate is closed: nothing is sent");
+    assert!(engine.orders().get(id(1)).is_some_and(|o| o.adopted));
+    assert_eq!(engine.orders().next_counter(), 2);
+
+    // The same id again: refused, counted, nothing changes.
+    let errors = engine.counters().oms_errors;
+    let (decisions, _) = step_venue(&mut engine, t0 + 3 * MS, adopt);
+    assert!(decisions.is_empty());
+    assert_eq!(engine.counters().oms_errors, errors + 1);
+
+    // The gate opens: the maker quotes its own bid and ask under the next ids and leaves
+    // the adopted bid (far below the market) alone.
+    let open = VenueEvent::Gate {
+        open: true,
+        cancel_all: false,
+        cause: GateCause::Reconciled,
+    };
+    let (_, commands) = step_venue(&mut engine, t0 + 4 * MS, open);
+    assert_eq!(
+        commands,
+        vec![(OrderAction::New, id(2)), (OrderAction::New, id(3))]
+    );
+
+    // A fill of the adopted order moves the position.
+    let fill = VenueEvent::Fill {
+        id: id(1),
+        trade_key: 1,
+        price_ticks: 9_000,
+        size_lots: 100_000,
+        liquidity: Liquidity::Maker,
+        fee: Money::ZERO,
+    };
+    step_venue(&mut engine, t0 + 5 * MS, fill);
+    assert_eq!(engine.position(BTC).lots, 100_000);
+
+    // A halt cancels every live order, the adopted one included.
+    let halt = VenueEvent::Gate {
+        open: false,
+        cancel_all: true,
+        cause: GateCause::Shutdown,
+    };
+    let (_, commands) = step_venue(&mut engine, t0 + 6 * MS, halt);
+    assert_eq!(
+        commands,
+        vec![
+            (OrderAction::Cancel, id(1)),
+            (OrderAction::Cancel, id(2)),
+            (OrderAction::Cancel, id(3))
+        ]
+    );
+}

@@ -297,6 +297,7 @@ mod tests {
             cancel_pending: false,
             edit_pending: None,
             created_ns: 0,
+            adopted: false,
         };
         let live = [resting(Side::Buy, 999_500), resting(Side::Sell, 1_000_502)];
         assert!(
@@ -319,6 +320,31 @@ mod tests {
             id: ClientOrderId(999_500),
             reason: Reason::InventoryCap { position_lots: 300 }
         }));
+    }
+
+    // Proves an adopted order (placed by someone else) is not the market maker's to manage:
+    // though far from where it would quote, it is neither repriced nor cancelled, and the
+    // maker places its own quotes beside it.
+    #[test]
+    fn adopted_orders_are_left_alone() {
+        let mut mm = MarketMaker::new(params(), 1);
+        let flat = book(1_000_000, 50, 1_000_002, 50);
+        let adopted = Order {
+            id: ClientOrderId(7),
+            request: quote(InstrumentId(0), Side::Buy, 900_000, 100),
+            state: OrderState::Open,
+            filled_lots: 0,
+            cancel_pending: false,
+            edit_pending: None,
+            created_ns: 0,
+            adopted: true,
+        };
+        let intents = run(&mut mm, &flat, 0, &[adopted]);
+        assert_eq!(
+            placed(&intents),
+            vec![(Side::Buy, 999_500), (Side::Sell, 1_000_502)]
+        );
+        assert_eq!(intents.len(), 2, "nothing else: {intents:?}");
     }
 
     // Proves a side whose quote vanished (refused, filled) is not re-placed on every update:

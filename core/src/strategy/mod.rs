@@ -115,18 +115,24 @@ pub struct MarketView<'a> {
     pub spec: &'a InstrumentSpec,
     pub book: &'a OrderBook,
     pub position_lots: i64,
-    /// Every live order (all instruments), oldest first.
+    /// Every live order (all instruments), oldest first; orders with `adopted` set were
+    /// placed by someone else and are not the strategy's to manage (see [`Self::own`]).
     pub live_orders: &'a [Order],
     pub sizing: SizingParams,
 }
 
 impl MarketView<'_> {
-    /// Live orders of this instrument on one side.
-    pub fn working(&self, side: Side) -> impl Iterator<Item = &Order> + '_ {
+    /// The strategy's own live orders of this instrument (adopted ones excluded).
+    pub fn own(&self) -> impl Iterator<Item = &Order> + '_ {
         let instrument = self.instrument;
         self.live_orders
             .iter()
-            .filter(move |o| o.request.instrument == instrument && o.request.side == side)
+            .filter(move |o| o.request.instrument == instrument && !o.adopted)
+    }
+
+    /// The strategy's own live orders of this instrument on one side.
+    pub fn working(&self, side: Side) -> impl Iterator<Item = &Order> + '_ {
+        self.own().filter(move |o| o.request.side == side)
     }
 }
 

@@ -154,10 +154,7 @@ impl Strategy for Taker {
         let cooling = self.last_order_ns[index].is_some_and(|last| {
             view.now_ns.saturating_sub(last) < self.params.cooldown_ms * 1_000_000
         });
-        let busy = view
-            .live_orders
-            .iter()
-            .any(|o| o.request.instrument == view.instrument);
+        let busy = view.own().next().is_some();
         if cooling || busy {
             return;
         }
