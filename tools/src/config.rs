@@ -67,6 +67,11 @@ pub enum UnknownOrders {
     Leave,
     /// Refuse to trade until an operator deals with it.
     Refuse,
+    /// Take it over: it counts against every limit, its fills (earlier ones included) move
+    /// the position, halts and the stop cancel it; the strategy never reprices or cancels
+    /// it. Only resting limit orders with a base size can be adopted; anything else refuses
+    /// to trade.
+    Adopt,
 }
 
 /// Live trading (`[live]`).

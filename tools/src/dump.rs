@@ -200,7 +200,24 @@ fn decision_json(decision: &Decision) -> Value {
         } => {
             json!({"client_order_id": id.to_string(), "applied": applied, "price_ticks": price_ticks})
         }
+        Decision::OrderAdopted {
+            id,
+            request,
+            venue_ref,
+        } => adopted_json(id, &request, venue_ref),
     }
+}
+
+fn adopted_json(
+    id: traider_core::order::ClientOrderId,
+    request: &traider_core::order::OrderRequest,
+    venue_ref: u128,
+) -> Value {
+    json!({
+        "client_order_id": id.to_string(), "order_id": crate::live::convert::venue_ref_text(venue_ref),
+        "instrument": request.instrument.0, "side": request.side.as_str(),
+        "price_ticks": request.price_ticks, "size_lots": request.size_lots,
+    })
 }
 
 /// A venue input's content (a live venue's report or a trading-gate change).
@@ -235,6 +252,11 @@ fn venue_json(payload: &[u8]) -> Value {
             cancel_all,
             cause,
         } => json!({"open": open, "cancel_all": cancel_all, "cause": cause.as_str()}),
+        VenueEvent::Adopted {
+            id,
+            request,
+            venue_ref,
+        } => adopted_json(id, &request, venue_ref),
     };
     detail["event"] = json!(event.name());
     detail

@@ -52,6 +52,9 @@ pub struct Rebuilt {
     pub live_orders: Vec<traider_core::order::Order>,
     /// The next client order counter the engine will assign.
     pub next_counter: u64,
+    /// Orders someone else placed that the engine was told to adopt, with their venue order
+    /// ids (`adopted` venue inputs): a restart finds them at the venue by that id.
+    pub adopted: std::collections::BTreeMap<traider_core::order::ClientOrderId, u128>,
 }
 
 /// An input record of the journal, back as the slot it was made from.
@@ -121,6 +124,12 @@ pub fn rebuild(hot: &mut Hot, dir: &Path) -> anyhow::Result<Rebuilt> {
         }
         let slot = slot_of(record.kind, record.ts_ns, record.payload)
             .with_context(|| format!("journal record {}", record.seq))?;
+        if record.kind == record_kind::INPUT_VENUE
+            && let Some(traider_core::venue::VenueEvent::Adopted { id, venue_ref, .. }) =
+                traider_core::venue::VenueEvent::decode(record.payload)
+        {
+            rebuilt.adopted.insert(id, venue_ref);
+        }
         rebuilt.prints.push(InputPrint::of(
             slot.kind,
             slot.conn_id,

@@ -44,6 +44,7 @@ fn position_json(status: &InstrumentStatus) -> Value {
         "position": status.base_increment.display(status.position_lots).to_string(),
         "realized_pnl": money(status.realized),
         "unrealized_pnl": money(status.unrealized),
+        "cost_basis": money(status.cost_basis),
         "fees": money(status.fees),
         "fills": status.fills,
     })

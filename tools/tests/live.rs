@@ -105,21 +105,92 @@ fn money(text: &str) -> Money {
     Money::parse(text).unwrap_or_else(|e| panic!("{text:?}: {e}"))
 }
 
-/// Per product: (signed base position, total commission) from the venue's fills.
-fn venue_books(fills: &[Value]) -> BTreeMap<String, (Money, Money)> {
-    let mut books: BTreeMap<String, (Money, Money)> = BTreeMap::new();
+/// A decimal text as (mantissa, digits after the point).
+fn decimal(text: &str) -> (i128, u32) {
+    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+    let digits = format!("{whole}{fraction}");
+    (digits.parse().unwrap(), fraction.len() as u32)
+}
+
+/// `price × size` of two decimal texts, exactly, as [`Money`] (24 decimal places).
+fn notional(price: &str, size: &str) -> Money {
+    let ((p, p_scale), (s, s_scale)) = (decimal(price), decimal(size));
+    Money(p * s * 10_i128.pow(24 - p_scale - s_scale))
+}
+
+/// One product's totals over the venue's fills.
+#[derive(Clone, Copy, Debug, Default)]
+struct VenueBook {
+    /// Signed base position.
+    position: Money,
+    commission: Money,
+    /// Cash the fills moved before fees: sells' notional minus buys'.
+    cash: Money,
+}
+
+/// Per product, the totals of the venue's fills.
+fn venue_books(fills: &[Value]) -> BTreeMap<String, VenueBook> {
+    let mut books: BTreeMap<String, VenueBook> = BTreeMap::new();
     for fill in fills {
         let entry = books
             .entry(fill["product_id"].as_str().unwrap().to_owned())
-            .or_insert((Money::ZERO, Money::ZERO));
-        let size = money(fill["size"].as_str().unwrap());
+            .or_default();
+        let (price, size) = (
+            fill["price"].as_str().unwrap(),
+            fill["size"].as_str().unwrap(),
+        );
         match fill["side"].as_str().unwrap() {
-            "BUY" => entry.0 += size,
-            _ => entry.0 -= size,
+            "BUY" => {
+                entry.position += money(size);
+                entry.cash -= notional(price, size);
+            }
+            _ => {
+                entry.position -= money(size);
+                entry.cash += notional(price, size);
+            }
         }
-        entry.1 += money(fill["commission"].as_str().unwrap());
+        entry.commission += money(fill["commission"].as_str().unwrap());
     }
     books
+}
+
+/// Each product's position, fees and P&L in the daemon's summary equal what the venue's
+/// fills add up to: position = Σ signed sizes, fees = Σ commissions, and realized P&L
+/// minus the open position's cost basis = the cash the fills moved (the accounting
+/// identity that holds whatever order the fills were applied in).
+fn assert_books_match(summary: &Value, fills: &[Value], case: &str) {
+    for (product, venue) in venue_books(fills) {
+        let reported = &summary["positions"][&product];
+        let field = |name: &str| money(reported[name].as_str().unwrap());
+        assert_eq!(
+            field("position"),
+            venue.position,
+            "{case}: {product} position: {reported}"
+        );
+        assert_eq!(
+            field("fees"),
+            venue.commission,
+            "{case}: {product} fees: {reported}"
+        );
+        assert_eq!(
+            field("realized_pnl") - field("cost_basis"),
+            venue.cash,
+            "{case}: {product} P&L against the venue's fills: {reported}"
+        );
+    }
+}
+
+/// Fails when `text` holds the key file's secret (its base64 text or raw bytes).
+fn assert_no_secret(key: &Path, text: &[u8], what: &str) {
+    use base64::Engine as _;
+    let file: Value = serde_json::from_str(&std::fs::read_to_string(key).unwrap()).unwrap();
+    let secret = file["privateKey"].as_str().unwrap();
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(secret)
+        .unwrap();
+    let contains = |needle: &[u8]| text.windows(needle.len()).any(|w| w == needle);
+    assert!(!contains(secret.as_bytes()), "{what} holds the private key");
+    assert!(!contains(&raw), "{what} holds the private key's bytes");
 }
 
 /// The journal's records of one kind (`traiderd journal dump --kind`).
@@ -235,15 +306,14 @@ fn live_trading_against_the_sim() {
         "an edit was applied: {edits:?}"
     );
 
-    // Positions and fees equal the sums over the venue's fills.
-    for (product, (position, fees)) in venue_books(&fills) {
-        let reported = &summary["positions"][&product];
-        assert_eq!(
-            money(reported["position"].as_str().unwrap()),
-            position,
-            "{product}: {reported}"
-        );
-        assert_eq!(money(reported["fees"].as_str().unwrap()), fees, "{product}");
+    // Positions, fees and P&L equal what the venue's fills add up to.
+    assert_books_match(&summary, &fills, "live");
+
+    // The private key is nowhere: not in the daemon's log or summary, not in the journal.
+    assert_no_secret(&key, &output.stderr, "the daemon's log");
+    assert_no_secret(&key, &output.stdout, "the summary");
+    for (name, bytes) in journal_files(&journal) {
+        assert_no_secret(&key, &bytes, &name);
     }
 }
 
@@ -274,6 +344,8 @@ struct Outcome {
     orders: Vec<Value>,
     fills: Vec<Value>,
     journal_fills: Vec<Value>,
+    /// Every request the venue logged.
+    requests: Vec<Value>,
     /// Requests the venue logged that it answered with an injected fault.
     faulted: usize,
 }
@@ -318,6 +390,7 @@ fn run_against(
         orders: sim(&addr, "orders")["orders"].as_array().unwrap().clone(),
         fills: sim(&addr, "fills")["fills"].as_array().unwrap().clone(),
         journal_fills: dump_kind(&journal, "fill"),
+        requests: requests(&addr),
         faulted: faulted(&addr),
     }
 }
@@ -363,14 +436,7 @@ fn assert_consistent(run: &Outcome, case: &str) {
             .to_owned()),
         "{case}: fees differ"
     );
-    for (product, (position, _)) in venue_books(&run.fills) {
-        let reported = &run.summary["positions"][&product]["position"];
-        assert_eq!(
-            money(reported.as_str().unwrap()),
-            position,
-            "{case}: {product}"
-        );
-    }
+    assert_books_match(&run.summary, &run.fills, case);
     assert_eq!(run.summary["orders_open"], 0, "{case}");
 }
 
@@ -513,6 +579,7 @@ fn a_killed_live_daemon_reconciles_on_restart() {
         orders: sim(&addr, "orders")["orders"].as_array().unwrap().clone(),
         fills: sim(&addr, "fills")["fills"].as_array().unwrap().clone(),
         journal_fills: dump_kind(&journal, "fill"),
+        requests: requests(&addr),
         faulted: faulted(&addr),
     };
     assert_consistent(&run, "kill and restart");
@@ -526,4 +593,358 @@ fn a_killed_live_daemon_reconciles_on_restart() {
         reconciled["engine_live"].as_u64().unwrap() as usize >= open_at_kill,
         "the journal knew every order open at the venue when it was killed: {reconciled}"
     );
+}
+
+/// The requests the venue logged (`GET /sim/requests`).
+fn requests(addr: &str) -> Vec<Value> {
+    sim(addr, "requests")["requests"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// The client order id of the first create the venue lost, once it has lost one.
+fn lost_create(addr: &str) -> Option<String> {
+    requests(addr)
+        .iter()
+        .find(|r| r["endpoint"] == "create" && r["fault"] == "lost")
+        .map(|r| r["client_order_id"].as_str().unwrap().to_owned())
+}
+
+/// The journal's decisions of `kind` about `client_order_id`.
+fn decisions_of(journal: &Path, kind: &str, client_order_id: &str) -> Vec<Value> {
+    dump_kind(journal, kind)
+        .into_iter()
+        .filter(|d| d["detail"]["client_order_id"] == client_order_id)
+        .collect()
+}
+
+// Proves a create that never reaches the venue (every attempt, re-sends included, lost
+// without an answer) is neither assumed dead nor alive: after the retries the order is
+// journaled `order_unknown` and keeps counting as live, then it is looked up by client
+// order id and, absent from the venue, rejected `not_sent`. Every attempt carried the same
+// client order id, the venue never had the order, and the run keeps every invariant.
+#[test]
+fn a_create_lost_on_every_attempt_is_unknown_until_looked_up() {
+    let Some(capture) = capture() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("journal");
+    let run = run_against(
+        &capture,
+        dir.path(),
+        &["--rest-fault", "create:3:lost"],
+        &[
+            ("request_timeout_ms = 5000", "request_timeout_ms = 700"),
+            ("send_retries = 3", "send_retries = 2"),
+            ("retry_backoff_ms = 200", "retry_backoff_ms = 100"),
+            ("unknown_resolve_ms = 5000", "unknown_resolve_ms = 1000"),
+        ],
+        |addr| {
+            lost_create(addr).is_some_and(|id| {
+                decisions_of(&journal, "order_rejected", &id)
+                    .iter()
+                    .any(|d| d["detail"]["reason"] == "not_sent")
+            }) && venue_has(addr, 1, 5)
+        },
+    );
+    assert_consistent(&run, "lost create");
+    let lost: Vec<&Value> = run
+        .requests
+        .iter()
+        .filter(|r| r["fault"] == "lost")
+        .collect();
+    let id = lost[0]["client_order_id"].as_str().unwrap();
+    assert_eq!(
+        lost.len(),
+        3,
+        "the create and its two re-sends, all lost: {lost:?}"
+    );
+    assert!(
+        lost.iter().all(|r| r["client_order_id"] == id),
+        "every re-send carried the same client order id"
+    );
+    let unknown = decisions_of(&journal, "order_unknown", id);
+    let rejected = decisions_of(&journal, "order_rejected", id);
+    assert_eq!(unknown.len(), 1, "journaled unknown once: {unknown:?}");
+    assert_eq!(rejected.len(), 1, "resolved once: {rejected:?}");
+    assert_eq!(rejected[0]["detail"]["reason"], "not_sent");
+    assert!(
+        unknown[0]["seq"].as_u64() < rejected[0]["seq"].as_u64(),
+        "unknown until it was looked up"
+    );
+    assert!(
+        run.orders.iter().all(|o| o["client_order_id"] != id),
+        "the venue never had the lost order"
+    );
+    let desk = &run.summary["desk"];
+    assert_eq!(desk["unknown"], 1, "{desk}");
+    assert_eq!(desk["resolved_not_sent"], 1, "{desk}");
+}
+
+// Proves restart safety at the worst moment: the daemon is SIGKILLed after it journaled an
+// order and before the venue had it (the create is lost on its way and the daemon is
+// killed while waiting for the answer). The restarted daemon never re-sends that order;
+// reconciliation finds the journal's live order absent from the venue and rejects it
+// `not_sent`, and both runs together keep every invariant.
+#[test]
+fn a_daemon_killed_between_journal_and_send_reconciles_the_order() {
+    let Some(capture) = capture() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let key = key_file(dir.path());
+    let (_sim, addr) = start_sim(
+        &capture,
+        &key,
+        &["--speed", "2", "--loop", "--rest-fault", "create:3:lost"],
+    );
+    let config = live_config(dir.path(), &[]);
+    let journal = dir.path().join("journal");
+    let first = start_live(&config, &addr, &key, &journal);
+    // The daemon waits request_timeout_ms (5 s) for the lost create's answer.
+    assert!(
+        wait_until(45, || lost_create(&addr).is_some()),
+        "a create was lost"
+    );
+    let id = lost_create(&addr).unwrap();
+    let mut child = first.into_child();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(
+        decisions_of(&journal, "order_new", &id).len(),
+        1,
+        "the killed daemon had journaled the order it was sending"
+    );
+    let attempts_at_kill = requests(&addr)
+        .iter()
+        .filter(|r| r["client_order_id"] == id.as_str())
+        .count();
+
+    let second = start_live(&config, &addr, &key, &journal);
+    let resolved = wait_until(45, || {
+        decisions_of(&journal, "order_rejected", &id)
+            .iter()
+            .any(|d| d["detail"]["reason"] == "not_sent")
+            && venue_has(&addr, 1, 5)
+    });
+    let output = interrupt(second);
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(resolved, "the restart resolved the order: {stderr}");
+    assert!(output.status.success(), "clean stop: {stderr}");
+    let run = Outcome {
+        summary: serde_json::from_slice(&output.stdout).expect("summary is JSON"),
+        stderr,
+        orders: sim(&addr, "orders")["orders"].as_array().unwrap().clone(),
+        fills: sim(&addr, "fills")["fills"].as_array().unwrap().clone(),
+        journal_fills: dump_kind(&journal, "fill"),
+        requests: requests(&addr),
+        faulted: faulted(&addr),
+    };
+    assert_consistent(&run, "killed between journal and send");
+    assert!(
+        run.summary["reconciliation"]["not_sent"].as_u64().unwrap() >= 1,
+        "reconciliation rejected the unsent order: {}",
+        run.summary["reconciliation"]
+    );
+    assert_eq!(
+        run.requests
+            .iter()
+            .filter(|r| r["client_order_id"] == id.as_str())
+            .count(),
+        attempts_at_kill,
+        "the restarted daemon did not send the order again"
+    );
+    assert!(
+        run.orders
+            .iter()
+            .all(|o| o["client_order_id"] != id.as_str())
+    );
+}
+
+// Proves the client-side rate limit holds under a burst: with the venue and the daemon both
+// at 8 private requests per second, a market maker that polls every working order four
+// times a second wants far more than that (the desk counts the requests that had to wait),
+// yet the venue answers no 429 and no sliding second of its request log holds more than 8
+// private requests.
+#[test]
+fn a_burst_of_signals_stays_within_the_rate_limit() {
+    let Some(capture) = capture() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let run = run_against(
+        &capture,
+        dir.path(),
+        &["--rate", "8"],
+        &[
+            ("private_rate_per_s = 30", "private_rate_per_s = 8"),
+            ("orders_per_second = 10", "orders_per_second = 50"),
+            ("requote_interval_ms = 1000", "requote_interval_ms = 200"),
+        ],
+        |addr| {
+            requests(addr)
+                .iter()
+                .filter(|r| r["endpoint"] != "")
+                .count()
+                >= 80
+                && venue_has(addr, 0, 4)
+        },
+    );
+    assert_consistent(&run, "burst");
+    let rate_limited = run.requests.iter().filter(|r| r["status"] == 429).count();
+    assert_eq!(rate_limited, 0, "the venue answered 429");
+    let times: Vec<u64> = run
+        .requests
+        .iter()
+        .filter(|r| r["endpoint"] != "")
+        .map(|r| r["at_us"].as_u64().unwrap())
+        .collect();
+    let busiest = times
+        .iter()
+        .map(|&start| {
+            times
+                .iter()
+                .filter(|&&t| t >= start && t < start + 1_000_000)
+                .count()
+        })
+        .max()
+        .unwrap_or(0);
+    assert!(busiest <= 8, "{busiest} private requests in one second");
+    let waits = run.summary["desk"]["rate_waits"].as_u64().unwrap();
+    assert!(
+        waits >= 20,
+        "the burst did not exceed the rate, so it proves nothing: {waits} waits"
+    );
+}
+
+/// Places an order at the sim as someone else would (by hand, with its own client order
+/// id), signed with the same key; returns the venue's order id.
+fn place_by_hand(addr: &str, key: &Path, body: &Value) -> String {
+    use traider_gateways::coinbase::auth::ApiKey;
+    use traider_gateways::coinbase::orders::CreateOutcome;
+    use traider_gateways::coinbase::trading::TradingClient;
+    let key = std::sync::Arc::new(ApiKey::load(key).unwrap());
+    let client = TradingClient::new(
+        &format!("http://{addr}"),
+        key,
+        std::time::Duration::from_secs(5),
+    )
+    .unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    match runtime.block_on(client.create_order(body)).unwrap() {
+        CreateOutcome::Accepted { order_id, .. } => order_id,
+        other => panic!("the hand-placed order was refused: {other:?}"),
+    }
+}
+
+// Proves `unknown_orders = "adopt"`: an order placed by hand before the daemon starts is
+// taken over at reconciliation (journaled `order_adopted` under an id of the daemon's
+// namespace, with the venue's order id); the strategy never touches it while it trades;
+// after a SIGKILL the restarted daemon finds it again by its venue order id instead of
+// adopting it twice or calling it unsent; and the stop cancels it with the daemon's own
+// orders, leaving nothing open and every invariant kept.
+#[test]
+fn unknown_open_orders_are_adopted_and_survive_a_restart() {
+    let Some(capture) = capture() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let key = key_file(dir.path());
+    let (_sim, addr) = start_sim(&capture, &key, &["--speed", "2", "--loop"]);
+    let body = serde_json::json!({
+        "client_order_id": "placed-by-hand-1",
+        "product_id": "BTC-USD",
+        "side": "BUY",
+        "order_configuration": {"limit_limit_gtc": {
+            "base_size": "0.0001", "limit_price": "60000.00", "post_only": true
+        }},
+    });
+    let order_id = place_by_hand(&addr, &key, &body);
+    let config = live_config(
+        dir.path(),
+        &[("unknown_orders = \"cancel\"", "unknown_orders = \"adopt\"")],
+    );
+    let journal = dir.path().join("journal");
+    let first = start_live(&config, &addr, &key, &journal);
+    assert!(
+        wait_until(45, || {
+            !dump_kind(&journal, "order_adopted").is_empty() && venue_has(&addr, 0, 4)
+        }),
+        "adopted, then traded"
+    );
+    let mut child = first.into_child();
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    let second = start_live(&config, &addr, &key, &journal);
+    let orders_before = sim(&addr, "orders")["orders"].as_array().unwrap().len();
+    let traded = wait_until(45, || {
+        dump_kind(&journal, "trading_gate")
+            .iter()
+            .filter(|g| g["detail"]["open"] == true)
+            .count()
+            >= 2
+            && venue_has(&addr, 0, orders_before + 2)
+    });
+    let output = interrupt(second);
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(traded, "the restarted daemon traded: {stderr}");
+    assert!(output.status.success(), "clean stop: {stderr}");
+    let run = Outcome {
+        summary: serde_json::from_slice(&output.stdout).expect("summary is JSON"),
+        stderr,
+        orders: sim(&addr, "orders")["orders"].as_array().unwrap().clone(),
+        fills: sim(&addr, "fills")["fills"].as_array().unwrap().clone(),
+        journal_fills: dump_kind(&journal, "fill"),
+        requests: requests(&addr),
+        faulted: faulted(&addr),
+    };
+    assert_consistent(&run, "adopt");
+
+    let adopted = dump_kind(&journal, "order_adopted");
+    assert_eq!(
+        adopted.len(),
+        1,
+        "adopted once, across the restart: {adopted:?}"
+    );
+    let detail = &adopted[0]["detail"];
+    assert_eq!(detail["order_id"], order_id.as_str());
+    assert_eq!(
+        (
+            detail["side"].as_str(),
+            detail["price_ticks"].as_i64(),
+            detail["size_lots"].as_i64()
+        ),
+        (Some("buy"), Some(6_000_000), Some(10_000)),
+        "the venue's terms, exactly: {detail}"
+    );
+    let id = detail["client_order_id"].as_str().unwrap();
+    assert!(
+        id.starts_with("7a1de000-"),
+        "an id of the daemon's namespace: {id}"
+    );
+    let reconciled = &run.summary["reconciliation"];
+    assert_eq!(reconciled["not_sent"], 0, "{reconciled}");
+    assert_eq!(
+        reconciled["unknown_open"], 0,
+        "found again, not unknown: {reconciled}"
+    );
+    assert!(reconciled["adopted"].as_u64().unwrap() >= 1, "{reconciled}");
+    assert!(
+        decisions_of(&journal, "edit_request", id).is_empty(),
+        "never repriced"
+    );
+    let cancels = decisions_of(&journal, "cancel_request", id);
+    assert_eq!(cancels.len(), 1, "cancelled once, at the stop: {cancels:?}");
+    assert!(
+        cancels[0]["detail"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("Halt { cause: 9 }"),
+        "{cancels:?}"
+    );
+    let at_venue = run
+        .orders
+        .iter()
+        .find(|o| o["order_id"] == order_id.as_str())
+        .unwrap();
+    assert_eq!(at_venue["status"], "CANCELLED", "{at_venue}");
+    assert_eq!(at_venue["client_order_id"], "placed-by-hand-1");
 }

@@ -68,6 +68,8 @@ pub struct TradingClient {
     now_s: fn() -> u64,
     /// The private endpoints' shared rate limit (`None`: unlimited).
     private_limit: Option<Arc<DefaultDirectRateLimiter>>,
+    /// Private requests that had to wait for the rate limit (shared by clones).
+    rate_waits: Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// Spacing margin of the client-side limit: requests leave at most at this fraction of the
@@ -94,6 +96,7 @@ impl TradingClient {
             key,
             now_s: system_now_s,
             private_limit: None,
+            rate_waits: Arc::default(),
         })
     }
 
@@ -105,6 +108,11 @@ impl TradingClient {
             .allow_burst(NonZeroU32::MIN);
         self.private_limit = Some(Arc::new(RateLimiter::direct(quota)));
         self
+    }
+
+    /// Private requests so far that waited for the rate limit (demand above the rate).
+    pub fn rate_waits(&self) -> u64 {
+        self.rate_waits.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     async fn send(
@@ -125,7 +133,11 @@ impl TradingClient {
         query: &[(&str, String)],
         body: Option<&Value>,
     ) -> Result<(u16, Vec<u8>), SendError> {
-        if let Some(limit) = &self.private_limit {
+        if let Some(limit) = &self.private_limit
+            && limit.check().is_err()
+        {
+            self.rate_waits
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             limit.until_ready().await;
         }
         let token = self.key.rest_jwt(method.as_str(), path, (self.now_s)())?;

@@ -47,6 +47,33 @@ impl Product {
     }
 }
 
+/// A venue order id (a UUID, as Coinbase issues them) as the 128 bits the journal keeps
+/// of an adopted order; `None` for any other text.
+pub fn venue_ref(order_id: &str) -> Option<u128> {
+    let bytes = order_id.as_bytes();
+    if bytes.len() != 36 || [8, 13, 18, 23].iter().any(|&i| bytes[i] != b'-') {
+        return None;
+    }
+    let hex: String = order_id.chars().filter(|c| *c != '-').collect();
+    if hex.len() != 32 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    u128::from_str_radix(&hex, 16).ok()
+}
+
+/// The venue order id text of [`venue_ref`] (lower-case UUID form).
+pub fn venue_ref_text(venue_ref: u128) -> String {
+    let hex = format!("{venue_ref:032x}");
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..]
+    )
+}
+
 /// One execution as the venue's REST fills endpoint reports it, in integers.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FillRecord {
@@ -155,12 +182,13 @@ impl OrderRecord {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use traider_core::instrument::{ProductRules, VenueStatus as Rules};
     use traider_gateways::coinbase::decimal::Decimal;
 
-    fn btc() -> Product {
+    /// BTC-USD with the venue's real increments and limits.
+    pub(crate) fn btc() -> Product {
         Product {
             instrument: InstrumentId(0),
             product_id: "BTC-USD".into(),
@@ -209,5 +237,33 @@ mod tests {
             ..fill
         };
         assert!(FillRecord::from_rest(&btc(), &quote).is_err());
+    }
+
+    // Proves a UUID order id survives text → 128 bits → text exactly, and that texts that
+    // are not UUIDs (a sim-less id, a cut or padded one, non-hex) are refused.
+    #[test]
+    fn venue_refs_roundtrip_uuids_only() {
+        for id in [
+            "5a1e0000-0000-4000-8000-000000000007",
+            "ffffffff-ffff-ffff-ffff-ffffffffffff",
+            "00000000-0000-0000-0000-000000000000",
+        ] {
+            let bits = venue_ref(id).expect(id);
+            assert_eq!(venue_ref_text(bits), id);
+        }
+        assert_eq!(
+            venue_ref("5A1E0000-0000-4000-8000-00000000000A").map(venue_ref_text),
+            Some("5a1e0000-0000-4000-8000-00000000000a".to_owned())
+        );
+        for bad in [
+            "",
+            "o-1",
+            "5a1e0000-0000-4000-8000-00000000000",
+            "5a1e0000-0000-4000-8000-0000000000070",
+            "5a1e0000x0000-4000-8000-000000000007",
+            "5a1e0000-0000-4000-8000-00000000000g",
+        ] {
+            assert_eq!(venue_ref(bad), None, "{bad}");
+        }
     }
 }

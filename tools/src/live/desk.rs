@@ -84,8 +84,9 @@ pub enum DeskMsg {
     Changed { client_order_id: String },
     /// Read every working order's fills and status now (after a reconnect).
     RefreshAll,
-    /// An order the engine holds from before a restart, with its venue record; `cancel`
-    /// when the engine had already decided to cancel it (the cancel may never have left).
+    /// An order the engine holds from before a restart (or takes over from someone else),
+    /// with its venue record; `cancel` when the engine had already decided to cancel it
+    /// (the cancel may never have left).
     Adopt {
         id: ClientOrderId,
         record: OrderRecord,
@@ -113,6 +114,8 @@ pub struct DeskStats {
     pub fills: u64,
     pub fill_errors: u64,
     pub request_errors: u64,
+    /// Private requests that waited for the client-side rate limit.
+    pub rate_waits: u64,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -249,6 +252,7 @@ impl Desk {
                         "stopping with requests unanswered"
                     );
                 }
+                self.stats.rate_waits = self.client.rate_waits();
                 return self.stats;
             }
             tokio::select! {
@@ -388,6 +392,11 @@ impl Desk {
         tracked.cancel_wanted = cancel;
         self.orders.insert(id, tracked);
         self.by_client_text.insert(id.to_string(), id);
+        // An adopted order keeps the client order id its owner gave it.
+        if !record.client_order_id.is_empty() {
+            self.by_client_text
+                .insert(record.client_order_id.clone(), id);
+        }
         self.send_cancel_if_ready(id);
         self.refresh(id);
     }

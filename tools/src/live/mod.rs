@@ -22,6 +22,7 @@
 //! healthy. On Ctrl-C / SIGTERM the gate closes with cancel-all, the desk sends the cancels
 //! and waits for the answers in flight, then the hot path drains as in paper mode.
 
+pub mod adopt;
 pub mod convert;
 pub mod desk;
 pub mod reconcile;
@@ -208,6 +209,7 @@ pub fn run(args: &RunArgs, config: DaemonConfig) -> anyhow::Result<RunOutcome> {
     });
     let live_orders = running.rebuilt.live_orders.clone();
     let next_counter = running.rebuilt.next_counter;
+    let adopted = running.rebuilt.adopted.clone();
     let venue = VenueIn::new(running.producer());
     // Whatever the journal left: nothing is sent before reconciliation.
     venue.publish(VenueEvent::Gate {
@@ -294,6 +296,8 @@ pub fn run(args: &RunArgs, config: DaemonConfig) -> anyhow::Result<RunOutcome> {
             namespace: config.client_order_namespace,
             next_counter,
             policy: live.unknown_orders,
+            adopted: &adopted,
+            orders_open_max: config.limits.orders_open_max,
             venue: &venue,
             desk: &desk_tx,
         })

@@ -1,13 +1,15 @@
 //! Startup reconciliation, fail-closed: before the first order, the state rebuilt from the
 //! journal is compared with the venue's open orders, recent orders, fills and balances.
 //!
-//! - Every order the engine holds live is looked up at the venue by client order id. Found,
-//!   the order desk adopts it and publishes what the venue knows (its fills, then its end if
-//!   it ended). Not found anywhere, it never arrived (the daemon stopped between journaling
-//!   the decision and sending it): it is rejected as [`VenueReject::NotSent`].
+//! - Every order the engine holds live is looked up at the venue by client order id (an
+//!   order the journal adopted, by its venue order id). Found, the order desk takes it up
+//!   and publishes what the venue knows (its fills, then its end if it ended). Not found
+//!   anywhere, it never arrived (the daemon stopped between journaling the decision and
+//!   sending it): it is rejected as [`VenueReject::NotSent`]. An adopted order the venue no
+//!   longer has cannot be explained: refuse.
 //! - An open order at the venue that the engine does not hold: ours but already finished in
 //!   the journal (its cancel was lost) is cancelled; anything else follows
-//!   `[live] unknown_orders` (cancel, leave, or refuse to trade).
+//!   `[live] unknown_orders` (cancel, leave, refuse to trade, or adopt: see [`super::adopt`]).
 //! - A recent fill of one of our orders that the engine cannot have seen (an order id the
 //!   journal never assigned) means the journal is not this account's whole history: refuse.
 //! - Every traded product's base and quote currencies must have an account.
@@ -15,7 +17,7 @@
 //! Fills the engine already applied are published again harmlessly: it applies each trade
 //! once. Positions are therefore the sum of the venue's fills once reconciliation is done.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use tokio::sync::mpsc;
 use traider_core::order::{ClientOrderId, Order};
@@ -24,7 +26,8 @@ use traider_core::venue::VenueEvent;
 use traider_gateways::coinbase::reads::RestOrder;
 use traider_gateways::coinbase::trading::{FillFilter, OrderFilter, TradingClient};
 
-use super::convert::{OrderRecord, Product};
+use super::adopt::{Adoption, find_adopted, live_refs};
+use super::convert::{OrderRecord, Product, venue_ref};
 use super::desk::{DeskMsg, VenueIn};
 use crate::config::UnknownOrders;
 
@@ -41,6 +44,7 @@ pub struct Report {
     pub finished_but_open_cancelled: usize,
     pub unknown_open: usize,
     pub unknown_cancelled: usize,
+    pub unknown_adopted: usize,
     pub fills_seen: usize,
     pub balances: Vec<(String, String, String)>,
 }
@@ -67,6 +71,12 @@ pub enum Refusal {
         currency: String,
         product_id: String,
     },
+    #[error("cannot adopt an open order the journal does not know: {0}")]
+    CannotAdopt(String),
+    #[error(
+        "order {id} was adopted (venue order {order_id}) but the venue no longer has it: the journal and the venue disagree"
+    )]
+    AdoptedMissing { id: String, order_id: String },
 }
 
 /// Inputs of one reconciliation.
@@ -78,6 +88,10 @@ pub struct Context<'a> {
     /// The next client order counter the journal would assign.
     pub next_counter: u64,
     pub policy: UnknownOrders,
+    /// Orders the journal adopted, with their venue order ids.
+    pub adopted: &'a BTreeMap<ClientOrderId, u128>,
+    /// The engine's open-order table size (adoptions must fit in it).
+    pub orders_open_max: usize,
     pub venue: &'a VenueIn,
     pub desk: &'a mpsc::UnboundedSender<DeskMsg>,
 }
@@ -88,6 +102,34 @@ fn record_of(order: &RestOrder, products: &[Product]) -> Result<OrderRecord, Str
         .find(|p| Some(p.product_id.as_str()) == order.product_id.as_deref())
         .ok_or_else(|| format!("order {} is of a product not traded here", order.order_id))?;
     OrderRecord::from_rest(order, product)
+}
+
+/// Takes over every unknown open order, or none: each must be representable and all must
+/// fit the engine's table. Ids follow the journal's counter in the venue's listing order.
+fn adopt_unknown(ctx: &Context<'_>, unknown: &[&RestOrder]) -> Result<usize, Refusal> {
+    let adoptions = unknown
+        .iter()
+        .map(|order| Adoption::of(order, ctx.products))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(Refusal::CannotAdopt)?;
+    let live = ctx.live_orders.len() + adoptions.len();
+    if live > ctx.orders_open_max {
+        return Err(Refusal::CannotAdopt(format!(
+            "{live} live orders would exceed [limits] orders_open_max = {}",
+            ctx.orders_open_max
+        )));
+    }
+    for (offset, adoption) in adoptions.into_iter().enumerate() {
+        let id = ClientOrderId::new(ctx.namespace, ctx.next_counter + offset as u64);
+        tracing::warn!(%id, order_id = adoption.record.order_id, client_order_id = adoption.record.client_order_id, "adopting an open order the journal does not know (unknown_orders = \"adopt\")");
+        ctx.venue.publish(adoption.event(id));
+        let _ = ctx.desk.send(DeskMsg::Adopt {
+            id,
+            record: adoption.record,
+            cancel: false,
+        });
+    }
+    Ok(unknown.len())
 }
 
 /// Runs reconciliation; on success every difference is explained (and being published),
@@ -122,13 +164,30 @@ pub async fn reconcile(ctx: Context<'_>) -> Result<Report, Refusal> {
         .filter_map(|o| o.client_order_id.as_deref().map(|c| (c, o)))
         .collect();
 
-    // The engine's live orders, each looked up by client order id.
+    // The engine's live orders, each looked up by client order id (adopted ones by their
+    // venue order id).
+    let listed: Vec<&RestOrder> = open.iter().chain(recent.iter()).collect();
     for order in ctx.live_orders {
         let text = order.id.to_string();
-        match by_client.get(text.as_str()) {
-            Some(found) => {
-                let record = record_of(found, ctx.products).map_err(Refusal::Venue)?;
-                tracing::info!(id = %order.id, order_id = record.order_id, status = ?found.status, "journal order found at the venue: adopted");
+        let found = match ctx.adopted.get(&order.id) {
+            Some(&bits) => {
+                let record = find_adopted(ctx.client, &listed, ctx.products, bits)
+                    .await
+                    .map_err(Refusal::Venue)?;
+                Some(record.ok_or_else(|| Refusal::AdoptedMissing {
+                    id: text.clone(),
+                    order_id: super::convert::venue_ref_text(bits),
+                })?)
+            }
+            None => by_client
+                .get(text.as_str())
+                .map(|found| record_of(found, ctx.products))
+                .transpose()
+                .map_err(Refusal::Venue)?,
+        };
+        match found {
+            Some(record) => {
+                tracing::info!(id = %order.id, order_id = record.order_id, status = ?record.status, "journal order found at the venue: taken up");
                 report.adopted += 1;
                 let _ = ctx.desk.send(DeskMsg::Adopt {
                     id: order.id,
@@ -149,9 +208,13 @@ pub async fn reconcile(ctx: Context<'_>) -> Result<Report, Refusal> {
 
     // Open orders the engine does not hold.
     let live: Vec<ClientOrderId> = ctx.live_orders.iter().map(|o| o.id).collect();
+    let adopted_refs = live_refs(ctx.adopted, &live);
     let mut cancel: Vec<String> = Vec::new();
-    let mut unknown: Vec<String> = Vec::new();
+    let mut unknown: Vec<&RestOrder> = Vec::new();
     for order in &open {
+        if venue_ref(&order.order_id).is_some_and(|bits| adopted_refs.contains(&bits)) {
+            continue;
+        }
         let ours = order
             .client_order_id
             .as_deref()
@@ -164,31 +227,35 @@ pub async fn reconcile(ctx: Context<'_>) -> Result<Report, Refusal> {
                 report.finished_but_open_cancelled += 1;
                 cancel.push(order.order_id.clone());
             }
-            _ => unknown.push(order.order_id.clone()),
+            _ => unknown.push(order),
         }
     }
     report.unknown_open = unknown.len();
     if !unknown.is_empty() {
+        let count = unknown.len();
         match ctx.policy {
             UnknownOrders::Refuse => {
                 return Err(Refusal::UnknownOpen {
-                    count: unknown.len(),
-                    first: unknown[0].clone(),
+                    count,
+                    first: unknown[0].order_id.clone(),
                 });
             }
             UnknownOrders::Cancel => {
                 tracing::warn!(
-                    count = unknown.len(),
+                    count,
                     "cancelling open orders the journal does not know (unknown_orders = \"cancel\")"
                 );
-                report.unknown_cancelled = unknown.len();
-                cancel.extend(unknown);
+                report.unknown_cancelled = count;
+                cancel.extend(unknown.iter().map(|o| o.order_id.clone()));
             }
             UnknownOrders::Leave => {
                 tracing::warn!(
-                    count = unknown.len(),
+                    count,
                     "leaving open orders the journal does not know (unknown_orders = \"leave\")"
                 );
+            }
+            UnknownOrders::Adopt => {
+                report.unknown_adopted = adopt_unknown(&ctx, &unknown)?;
             }
         }
     }
