@@ -9,6 +9,7 @@
 //! the core; cold threads do the I/O. Only this crate reads the wall clock ([`clock`]).
 #![deny(unsafe_code)]
 
+pub mod admin;
 pub mod clock;
 pub mod config;
 pub mod dump;
