@@ -87,7 +87,7 @@ pub fn attribute(
                 &[&conn, &[control as u8]],
             ),
             // Recorded sessions carry no live venue reports.
-            InputKind::Timer | InputKind::Venue | InputKind::Shutdown => Ok(0),
+            InputKind::Timer | InputKind::Venue | InputKind::Admin | InputKind::Shutdown => Ok(0),
         };
         failures += u64::from(appended.is_err());
         let t1 = stamp.raw();

@@ -211,7 +211,12 @@ pub fn tick_to_order_config() -> anyhow::Result<DaemonConfig> {
         .context("replay.toml has no [strategy.market_maker]")?;
     maker.requote_ticks = 1;
     maker.requote_interval_ms = 0;
-    config.risk.orders_per_second = 1_000_000;
+    // The rate windows hold up to 10 000 events a second; the recorded session's event
+    // time never comes near that.
+    config.risk.orders_per_second = 10_000;
+    config.risk.cancels_per_second = 10_000;
+    config.risk.messages_per_second = 10_000;
+    config.risk.duplicate_window_ms = 0;
     config.risk.max_open_orders = config.limits.orders_open_max as u32;
     config.risk.max_order_notional = "1000000000".to_owned();
     config.risk.stale_book_ms = 3_600_000;

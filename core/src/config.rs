@@ -49,22 +49,137 @@ pub struct InstrumentSettings {
     /// Risk: largest order notional in quote units; defaults to `[risk] max_order_notional`.
     #[serde(default)]
     pub max_order_notional: Option<String>,
+    /// Risk: most open orders of this product; defaults to
+    /// `[risk] instrument_max_open_orders` (Coinbase allows 500 per product).
+    #[serde(default)]
+    pub max_open_orders: Option<u32>,
 }
 
-/// Pre-trade risk limits shared by all instruments (`[risk]`).
+/// Pre-trade risk limits and controls (`[risk]`). Every limit can also be changed at
+/// runtime through the admin API. Money is in quote units as a decimal string; "0" turns
+/// a control off where said.
 #[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct RiskSettings {
     /// Largest order notional, in quote units (e.g. "5000").
     pub max_order_notional: String,
-    /// Largest distance of a limit price from the mid, in basis points.
+    /// Largest distance of a limit price from the reference price (the mid, or the last
+    /// trade when the book is thin), in basis points.
     pub price_collar_bps: u32,
+    /// A spread wider than this (or a one-sided book) makes the book thin.
+    #[serde(default = "default_thin_book_spread_bps")]
+    pub thin_book_spread_bps: u32,
     /// Most orders open at once across instruments.
     pub max_open_orders: u32,
+    /// Most open orders per instrument unless the instrument says otherwise.
+    #[serde(default = "default_instrument_max_open_orders")]
+    pub instrument_max_open_orders: u32,
     /// Most new orders per second (sliding window).
     pub orders_per_second: u32,
+    /// Most strategy cancels per second (halt and kill cancels are never held back).
+    #[serde(default = "default_cancels_per_second")]
+    pub cancels_per_second: u32,
+    /// Most orders, cancels and edits per second together.
+    #[serde(default = "default_messages_per_second")]
+    pub messages_per_second: u32,
+    /// An order equal to one approved this recently is refused as a duplicate (0: off).
+    #[serde(default = "default_duplicate_window_ms")]
+    pub duplicate_window_ms: u64,
+    /// Largest gross exposure across instruments, open orders included ("0": off).
+    #[serde(default = "zero_money")]
+    pub max_gross_exposure: String,
     /// No orders when the book's last update is older than this.
     pub stale_book_ms: u64,
+    /// Execution throttle: this many fills within `fills_window_ms` switch the strategy
+    /// off until an operator switches it on (0: off).
+    #[serde(default)]
+    pub fills_in_window_max: u32,
+    #[serde(default = "default_fills_window_ms")]
+    pub fills_window_ms: u64,
+    /// Loss since the start of the UTC day that stops trading ("0": off), and the state it
+    /// moves to: "halted" (cancel everything) or "reducing" (only reducing orders).
+    #[serde(default = "zero_money")]
+    pub daily_loss_limit: String,
+    #[serde(default = "default_halted")]
+    pub daily_loss_action: LossAction,
+    /// Fall from the session's P&L high that stops trading ("0": off), and its state.
+    #[serde(default = "zero_money")]
+    pub max_drawdown: String,
+    #[serde(default = "default_reducing")]
+    pub drawdown_action: LossAction,
+    /// Kill-switch flattening crosses the book by this much (must be below the collar).
+    #[serde(default = "default_flatten_slippage_bps")]
+    pub flatten_slippage_bps: u32,
+    /// Whether a kill by SIGUSR1 or the dead-man switch also flattens positions (an
+    /// operator's kill says so itself).
+    #[serde(default)]
+    pub kill_flatten: bool,
+}
+
+impl Default for RiskSettings {
+    /// The documented defaults, with `config/paper.toml`'s required values.
+    fn default() -> Self {
+        Self {
+            max_order_notional: "250".to_owned(),
+            price_collar_bps: 50,
+            thin_book_spread_bps: default_thin_book_spread_bps(),
+            max_open_orders: 8,
+            instrument_max_open_orders: default_instrument_max_open_orders(),
+            orders_per_second: 10,
+            cancels_per_second: default_cancels_per_second(),
+            messages_per_second: default_messages_per_second(),
+            duplicate_window_ms: default_duplicate_window_ms(),
+            max_gross_exposure: zero_money(),
+            stale_book_ms: 5_000,
+            fills_in_window_max: 0,
+            fills_window_ms: default_fills_window_ms(),
+            daily_loss_limit: zero_money(),
+            daily_loss_action: LossAction::Halted,
+            max_drawdown: zero_money(),
+            drawdown_action: LossAction::Reducing,
+            flatten_slippage_bps: default_flatten_slippage_bps(),
+            kill_flatten: false,
+        }
+    }
+}
+
+/// Where a loss limit moves trading.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum LossAction {
+    Reducing,
+    Halted,
+}
+
+fn default_thin_book_spread_bps() -> u32 {
+    100
+}
+fn default_instrument_max_open_orders() -> u32 {
+    500
+}
+fn default_cancels_per_second() -> u32 {
+    20
+}
+fn default_messages_per_second() -> u32 {
+    30
+}
+fn default_duplicate_window_ms() -> u64 {
+    100
+}
+fn zero_money() -> String {
+    "0".to_owned()
+}
+fn default_fills_window_ms() -> u64 {
+    60_000
+}
+fn default_halted() -> LossAction {
+    LossAction::Halted
+}
+fn default_reducing() -> LossAction {
+    LossAction::Reducing
+}
+fn default_flatten_slippage_bps() -> u32 {
+    10
 }
 
 #[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
@@ -156,8 +271,40 @@ impl EngineSettings {
                     .map_err(|e| ConfigError::new(path("max_order_notional"), e))?;
             }
         }
-        Money::parse(&self.risk.max_order_notional)
-            .map_err(|e| ConfigError::new("risk.max_order_notional", e))?;
+        for (field, text) in [
+            ("max_order_notional", &self.risk.max_order_notional),
+            ("max_gross_exposure", &self.risk.max_gross_exposure),
+            ("daily_loss_limit", &self.risk.daily_loss_limit),
+            ("max_drawdown", &self.risk.max_drawdown),
+        ] {
+            let money =
+                Money::parse(text).map_err(|e| ConfigError::new(format!("risk.{field}"), e))?;
+            if money < Money::ZERO {
+                return Err(ConfigError::new(
+                    format!("risk.{field}"),
+                    "must not be negative",
+                ));
+            }
+        }
+        if self.risk.flatten_slippage_bps >= self.risk.price_collar_bps {
+            return Err(ConfigError::new(
+                "risk.flatten_slippage_bps",
+                "must be below risk.price_collar_bps (flattening orders pass the collar)",
+            ));
+        }
+        for (field, value) in [
+            ("orders_per_second", self.risk.orders_per_second),
+            ("cancels_per_second", self.risk.cancels_per_second),
+            ("messages_per_second", self.risk.messages_per_second),
+            ("fills_in_window_max", self.risk.fills_in_window_max),
+        ] {
+            if value as usize > crate::risk::window::RATE_SLOTS {
+                return Err(ConfigError::new(
+                    format!("risk.{field}"),
+                    format!("at most {}", crate::risk::window::RATE_SLOTS),
+                ));
+            }
+        }
         if self.risk.price_collar_bps == 0 || self.risk.price_collar_bps > 10_000 {
             return Err(ConfigError::new(
                 "risk.price_collar_bps",
@@ -204,12 +351,28 @@ impl EngineSettings {
         Ok(())
     }
 
+    /// The account limits (money fields were checked by [`Self::validate`]).
     pub fn global_limits(&self) -> GlobalLimits {
+        let risk = &self.risk;
+        let money = |text: &str| Money::parse(text).unwrap_or(Money::ZERO);
+        let ms = |v: u64| v.saturating_mul(1_000_000);
         GlobalLimits {
-            price_collar_bps: self.risk.price_collar_bps,
-            orders_open_max: self.risk.max_open_orders as usize,
-            orders_per_second_max: self.risk.orders_per_second,
-            book_age_ns_max: self.risk.stale_book_ms.saturating_mul(1_000_000),
+            price_collar_bps: risk.price_collar_bps,
+            thin_book_spread_bps: risk.thin_book_spread_bps,
+            orders_open_max: risk.max_open_orders as usize,
+            orders_per_second_max: risk.orders_per_second,
+            cancels_per_second_max: risk.cancels_per_second,
+            messages_per_second_max: risk.messages_per_second,
+            duplicate_window_ns: ms(risk.duplicate_window_ms),
+            gross_exposure_max: money(&risk.max_gross_exposure),
+            book_age_ns_max: ms(risk.stale_book_ms),
+            fills_in_window_max: risk.fills_in_window_max,
+            fills_window_ns: ms(risk.fills_window_ms),
+            daily_loss_max: money(&risk.daily_loss_limit),
+            drawdown_max: money(&risk.max_drawdown),
+            daily_loss_halts: risk.daily_loss_action == LossAction::Halted,
+            drawdown_halts: risk.drawdown_action == LossAction::Halted,
+            flatten_slippage_bps: risk.flatten_slippage_bps,
         }
     }
 
@@ -259,6 +422,9 @@ impl EngineSettings {
             order_size_lots_max: lots("max_order_size", &settings.max_order_size)?,
             order_notional_max,
             position_lots_max: lots("max_position", &settings.max_position)?,
+            orders_open_max: settings
+                .max_open_orders
+                .unwrap_or(self.risk.instrument_max_open_orders),
         };
         let sizing = SizingParams {
             order_size_lots: lots("order_size", &settings.order_size)?,

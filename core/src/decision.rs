@@ -4,12 +4,14 @@
 //! little-endian fixed layouts written by [`Decision::encode`] and read back by
 //! [`Decision::decode`] (which never panics on bad bytes).
 
+use crate::admin::{Actor, AdminOutcome};
 use crate::book::StaleCause;
+use crate::control::{StateCause, TradingState};
 use crate::event::{DecodeError, Side};
 use crate::instrument::InstrumentId;
 use crate::num::Money;
 use crate::order::{ClientOrderId, OrderRequest, TimeInForce};
-use crate::risk::Reject;
+use crate::risk::{LimitId, Reject};
 use crate::sim::{Liquidity, VenueReject};
 use crate::strategy::Reason;
 use crate::venue::GateCause;
@@ -27,6 +29,8 @@ pub mod record_kind {
     /// A live venue's report or a trading-gate change: a [`crate::venue::VenueEvent`]
     /// payload.
     pub const INPUT_VENUE: u16 = 0x0005;
+    /// An operator's command or an audited request: a [`crate::admin::AdminInput`] payload.
+    pub const INPUT_ADMIN: u16 = 0x0006;
     /// Decisions are `DECISION_BASE + code`.
     pub const DECISION_BASE: u16 = 0x0100;
 
@@ -127,6 +131,31 @@ pub enum Decision {
         request: OrderRequest,
         venue_ref: u128,
     },
+    /// The trading state moved (kill switch, loss limit, resume): why and who.
+    TradingState {
+        state: TradingState,
+        cause: StateCause,
+        actor: Actor,
+    },
+    /// The strategy was switched on or off (execution throttle, operator).
+    StrategySwitched {
+        enabled: bool,
+        cause: StateCause,
+        actor: Actor,
+    },
+    /// A risk limit changed at runtime (`instrument`: index, or `u16::MAX` for the
+    /// account), old and new value in the limit's unit.
+    LimitChanged {
+        limit: LimitId,
+        instrument: u16,
+        old: i128,
+        new: i128,
+    },
+    /// What became of an admin input (tag of its [`crate::admin::AdminCommand`]).
+    AdminDone {
+        command: u8,
+        outcome: AdminOutcome,
+    },
 }
 
 impl Decision {
@@ -151,6 +180,10 @@ impl Decision {
             Self::EditRequest { .. } => 17,
             Self::EditDone { .. } => 18,
             Self::OrderAdopted { .. } => 19,
+            Self::TradingState { .. } => 20,
+            Self::StrategySwitched { .. } => 21,
+            Self::LimitChanged { .. } => 22,
+            Self::AdminDone { .. } => 23,
         }
     }
 
@@ -175,6 +208,10 @@ impl Decision {
             Self::EditRequest { .. } => "edit_request",
             Self::EditDone { .. } => "edit_done",
             Self::OrderAdopted { .. } => "order_adopted",
+            Self::TradingState { .. } => "trading_state",
+            Self::StrategySwitched { .. } => "strategy_switched",
+            Self::LimitChanged { .. } => "limit_changed",
+            Self::AdminDone { .. } => "admin_done",
         }
     }
 
@@ -288,6 +325,39 @@ impl Decision {
                 w.request(&request);
                 w.u128(venue_ref);
             }
+            Self::TradingState {
+                state,
+                cause,
+                actor,
+            } => {
+                w.u8(state as u8);
+                w.u8(cause as u8);
+                actor.write(&mut w);
+            }
+            Self::StrategySwitched {
+                enabled,
+                cause,
+                actor,
+            } => {
+                w.u8(u8::from(enabled));
+                w.u8(cause as u8);
+                actor.write(&mut w);
+            }
+            Self::LimitChanged {
+                limit,
+                instrument,
+                old,
+                new,
+            } => {
+                w.u8(limit as u8);
+                w.u16(instrument);
+                w.i128(old);
+                w.i128(new);
+            }
+            Self::AdminDone { command, outcome } => {
+                w.u8(command);
+                w.u8(outcome as u8);
+            }
         }
         w.at
     }
@@ -383,6 +453,26 @@ impl Decision {
                 id: ClientOrderId(r.u64()?),
                 request: r.request()?,
                 venue_ref: r.u128()?,
+            },
+            20 => Self::TradingState {
+                state: TradingState::from_u8(r.u8()?)?,
+                cause: StateCause::from_u8(r.u8()?)?,
+                actor: Actor::read(&mut r)?,
+            },
+            21 => Self::StrategySwitched {
+                enabled: r.bool()?,
+                cause: StateCause::from_u8(r.u8()?)?,
+                actor: Actor::read(&mut r)?,
+            },
+            22 => Self::LimitChanged {
+                limit: LimitId::from_u8(r.u8()?)?,
+                instrument: r.u16()?,
+                old: r.i128()?,
+                new: r.i128()?,
+            },
+            23 => Self::AdminDone {
+                command: r.u8()?,
+                outcome: AdminOutcome::from_u8(r.u8()?)?,
             },
             _ => return None,
         };
@@ -592,6 +682,26 @@ mod tests {
                 id,
                 request,
                 venue_ref: u128::MAX - 1,
+            },
+            Decision::TradingState {
+                state: TradingState::Halted,
+                cause: StateCause::Kill,
+                actor: Actor::new("ops.alice").unwrap(),
+            },
+            Decision::StrategySwitched {
+                enabled: false,
+                cause: StateCause::ExecutionThrottle,
+                actor: Actor::risk(),
+            },
+            Decision::LimitChanged {
+                limit: LimitId::MaxOrderNotional,
+                instrument: 0,
+                old: 5,
+                new: -7,
+            },
+            Decision::AdminDone {
+                command: 5,
+                outcome: AdminOutcome::RefusedSecondFactor,
             },
         ];
         for decision in all {

@@ -59,6 +59,9 @@ pub enum InputKind {
     /// A live venue's report or a trading-gate change (`data` holds an encoded
     /// [`crate::venue::VenueEvent`]).
     Venue,
+    /// An operator's command or an audited request (`data` holds an encoded
+    /// [`crate::admin::AdminInput`]).
+    Admin,
     /// Stop: the hot thread drains, flushes the journal and returns.
     Shutdown,
 }

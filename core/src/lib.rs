@@ -21,9 +21,11 @@
 #![deny(unsafe_code)]
 #![deny(clippy::float_arithmetic)]
 
+pub mod admin;
 pub mod book;
 pub mod command;
 pub mod config;
+pub mod control;
 pub mod decision;
 pub mod digest;
 pub mod engine;

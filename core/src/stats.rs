@@ -54,6 +54,17 @@ pub struct Counters {
     pub edits: u64,
     /// Orders placed by someone else and taken over at reconciliation.
     pub orders_adopted: u64,
+    /// Admin commands applied or refused (audits not included), refused among them, and
+    /// audited requests (reads, refusals at the endpoint).
+    pub admin_commands: u64,
+    pub admin_refused: u64,
+    pub admin_audits: u64,
+    /// Admin inputs whose payload could not be read.
+    pub admin_inputs_bad: u64,
+    /// Kill-switch triggers, trading-state changes and flattening orders.
+    pub kills: u64,
+    pub state_changes: u64,
+    pub flatten_orders: u64,
 }
 
 impl Counters {
@@ -92,6 +103,13 @@ impl Counters {
             gate_changes,
             edits,
             orders_adopted,
+            admin_commands,
+            admin_refused,
+            admin_audits,
+            admin_inputs_bad,
+            kills,
+            state_changes,
+            flatten_orders,
         } = *self;
         for value in decode_errors {
             h.u64(value);
@@ -125,6 +143,13 @@ impl Counters {
             gate_changes,
             edits,
             orders_adopted,
+            admin_commands,
+            admin_refused,
+            admin_audits,
+            admin_inputs_bad,
+            kills,
+            state_changes,
+            flatten_orders,
         ] {
             h.u64(value);
         }
@@ -150,6 +175,32 @@ pub struct InstrumentStatus {
     pub cost_basis: Money,
     pub fees: Money,
     pub fills: u64,
+    /// The instrument's limits now (runtime changes included), once its rules are known.
+    pub limits: Option<crate::risk::InstrumentLimits>,
+    /// Open orders of the instrument.
+    pub orders_open: usize,
+}
+
+/// Live orders listed in a status snapshot (the count is always whole).
+pub const ORDERS_SNAPSHOT_MAX: usize = 64;
+
+/// The trading state and the controls behind it, for the cold path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ControlStatus {
+    /// The last change of the trading state (state, cause, actor).
+    pub state: crate::control::Transition,
+    pub strategy_on: bool,
+    pub strategy_last: (crate::control::StateCause, crate::admin::Actor),
+    /// The kill switch is closing positions.
+    pub flattening: bool,
+    /// The account limits now (runtime changes included).
+    pub limits: crate::risk::GlobalLimits,
+    /// P&L (realized + unrealized − fees) at the start of the UTC day, the session high,
+    /// and now, as the loss limits see them.
+    pub pnl_day_start: Money,
+    pub pnl_session_high: Money,
+    pub pnl: Money,
+    pub cancels_throttled: u64,
 }
 
 /// A copy of the engine's state for the cold path.
@@ -163,9 +214,48 @@ pub struct StatusSnapshot {
     pub gate_closed: Option<crate::venue::GateCause>,
     pub count: usize,
     pub instruments: [Option<InstrumentStatus>; INSTRUMENTS_MAX],
+    pub control: ControlStatus,
+    /// The first [`ORDERS_SNAPSHOT_MAX`] live orders, oldest first (`orders_open` counts
+    /// them all).
+    pub orders: [Option<crate::order::Order>; ORDERS_SNAPSHOT_MAX],
 }
 
 impl StatusSnapshot {
+    /// The snapshot before the engine published one: nothing known, trading active.
+    pub fn empty(limits: crate::risk::GlobalLimits) -> Self {
+        let nobody = crate::admin::Actor::system();
+        Self {
+            now_ns: 0,
+            counters: Counters::default(),
+            rejects: [0; Reject::COUNT],
+            orders_open: 0,
+            gate_closed: None,
+            count: 0,
+            instruments: [None; INSTRUMENTS_MAX],
+            control: ControlStatus {
+                state: crate::control::Transition {
+                    state: crate::control::TradingState::Active,
+                    cause: crate::control::StateCause::Start,
+                    actor: nobody,
+                },
+                strategy_on: true,
+                strategy_last: (crate::control::StateCause::Start, nobody),
+                flattening: false,
+                limits,
+                pnl_day_start: Money::ZERO,
+                pnl_session_high: Money::ZERO,
+                pnl: Money::ZERO,
+                cancels_throttled: 0,
+            },
+            orders: [None; ORDERS_SNAPSHOT_MAX],
+        }
+    }
+
+    /// Live orders listed in the snapshot.
+    pub fn live_orders(&self) -> impl Iterator<Item = &crate::order::Order> {
+        self.orders.iter().flatten()
+    }
+
     pub fn instruments(&self) -> impl Iterator<Item = &InstrumentStatus> {
         self.instruments[..self.count].iter().flatten()
     }
@@ -221,8 +311,21 @@ impl Engine {
                 cost_basis: position.cost,
                 fees: position.fees,
                 fills: position.fills,
+                limits: inst.limits[index].map(|(limits, _)| limits),
+                orders_open: self
+                    .orders()
+                    .live()
+                    .iter()
+                    .filter(|o| o.request.instrument == id)
+                    .count(),
             });
         }
+        let mut orders = [None; ORDERS_SNAPSHOT_MAX];
+        for (slot, order) in orders.iter_mut().zip(self.orders().live()) {
+            *slot = Some(*order);
+        }
+        let control = self.control();
+        let (pnl_day_start, pnl_session_high, _) = control.pnl_marks();
         StatusSnapshot {
             now_ns: self.now_ns(),
             counters: self.counters,
@@ -231,6 +334,18 @@ impl Engine {
             gate_closed: self.gate_closed(),
             count: inst.symbols.len(),
             instruments,
+            control: ControlStatus {
+                state: control.last(),
+                strategy_on: control.strategy_on(),
+                strategy_last: control.strategy_last(),
+                flattening: self.flattening(),
+                limits: *self.risk().limits(),
+                pnl_day_start,
+                pnl_session_high,
+                pnl: self.pnl_now(),
+                cancels_throttled: self.risk().cancels_throttled(),
+            },
+            orders,
         }
     }
 

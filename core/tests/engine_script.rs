@@ -30,13 +30,17 @@ fn settings() -> EngineSettings {
             max_order_size: "0.05".into(),
             max_position: "0.03".into(),
             max_order_notional: None,
+            max_open_orders: None,
         }],
         risk: RiskSettings {
             max_order_notional: "5000".into(),
             price_collar_bps: 50,
             max_open_orders: 4,
             orders_per_second: 100,
+            messages_per_second: 200,
+            cancels_per_second: 100,
             stale_book_ms: 1_000,
+            ..RiskSettings::default()
         },
         strategy: StrategySettings {
             kind: StrategyKind::MarketMaker,

@@ -76,6 +76,7 @@ pub fn kind_name(kind: u16, payload: &[u8]) -> &'static str {
         record_kind::INPUT_FEED => "feed",
         record_kind::INPUT_TIMER => "timer",
         record_kind::INPUT_VENUE => "venue",
+        record_kind::INPUT_ADMIN => "admin",
         kind => Decision::decode(kind, payload).map_or("unknown", |d| d.name()),
     }
 }
@@ -110,6 +111,7 @@ pub fn describe(record: &Record<'_>) -> (&'static str, Value) {
         },
         record_kind::INPUT_TIMER => ("timer", json!({})),
         record_kind::INPUT_VENUE => ("venue", venue_json(record.payload)),
+        record_kind::INPUT_ADMIN => ("admin", admin_json(record.payload)),
         kind => match Decision::decode(kind, record.payload) {
             Some(decision) => (decision.name(), decision_json(&decision)),
             None => (
@@ -205,7 +207,69 @@ fn decision_json(decision: &Decision) -> Value {
             request,
             venue_ref,
         } => adopted_json(id, &request, venue_ref),
+        Decision::TradingState {
+            state,
+            cause,
+            actor,
+        } => json!({"state": state.as_str(), "cause": cause.as_str(), "actor": actor_json(&actor)}),
+        Decision::StrategySwitched {
+            enabled,
+            cause,
+            actor,
+        } => json!({"enabled": enabled, "cause": cause.as_str(), "actor": actor_json(&actor)}),
+        Decision::LimitChanged {
+            limit,
+            instrument,
+            old,
+            new,
+        } => json!({
+            "limit": limit.as_str(),
+            "instrument": (instrument != traider_core::admin::ACCOUNT).then_some(instrument),
+            "old": old.to_string(), "new": new.to_string(),
+        }),
+        Decision::AdminDone { command, outcome } => {
+            json!({"command": command, "outcome": outcome.as_str()})
+        }
     }
+}
+
+fn actor_json(actor: &traider_core::admin::Actor) -> Value {
+    json!({"name": actor.name(), "role": actor.role.as_str(), "source": actor.source.as_str()})
+}
+
+/// An admin input's content: the command and who gave it.
+fn admin_json(payload: &[u8]) -> Value {
+    use traider_core::admin::{AdminCommand, AdminInput};
+    let Some(AdminInput { actor, command }) = AdminInput::decode(payload) else {
+        return json!({"error": "unreadable admin input", "bytes": payload.len()});
+    };
+    let mut detail = match command {
+        AdminCommand::Kill { flatten } => json!({"flatten": flatten}),
+        AdminCommand::Resume { second_factor } => json!({"second_factor": second_factor}),
+        AdminCommand::CancelAll => json!({}),
+        AdminCommand::Strategy {
+            enabled,
+            second_factor,
+        } => json!({"enabled": enabled, "second_factor": second_factor}),
+        AdminCommand::SetLimit {
+            limit,
+            instrument,
+            value,
+            second_factor,
+        } => json!({
+            "limit": limit.as_str(),
+            "instrument": (instrument != traider_core::admin::ACCOUNT).then_some(instrument),
+            "value": value.to_string(), "second_factor": second_factor,
+        }),
+        AdminCommand::Audit {
+            endpoint,
+            status,
+            refusal,
+        } => json!({"endpoint": endpoint, "status": status, "refusal": refusal}),
+    };
+    detail["command"] = json!(command.name());
+    detail["actor"] = actor_json(&actor);
+    detail
 }
 
 fn adopted_json(

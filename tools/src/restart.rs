@@ -80,6 +80,7 @@ fn slot_of(kind: u16, ts_ns: u64, payload: &[u8]) -> anyhow::Result<InputSlot> {
         }
         record_kind::INPUT_TIMER => slot.fill(InputKind::Timer, 0, ts_ns, 0, &[]),
         record_kind::INPUT_VENUE => slot.fill(InputKind::Venue, 0, ts_ns, 0, payload),
+        record_kind::INPUT_ADMIN => slot.fill(InputKind::Admin, 0, ts_ns, 0, payload),
         other => bail!("unknown input record kind {other:#06x}"),
     }
     Ok(slot)

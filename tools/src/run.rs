@@ -87,7 +87,8 @@ pub fn run(args: &RunArgs) -> anyhow::Result<RunOutcome> {
 
     let (journal, dir) = open_journal(args, &config)?;
     let stop = stop_on_signals()?;
-    let (status_in, mut status_out) = triple_buffer::TripleBuffer::new(&empty_status()).split();
+    let (status_in, mut status_out) =
+        triple_buffer::TripleBuffer::new(&empty_status(&config)).split();
     let running = hot::Running::start(&config, journal, &dir, Some(status_in), None)?;
     let resumed = serde_json::json!({
         "inputs": running.rebuilt.inputs,
@@ -215,14 +216,6 @@ pub(crate) fn spawn_timer(
         })
 }
 
-pub(crate) fn empty_status() -> StatusSnapshot {
-    StatusSnapshot {
-        now_ns: 0,
-        counters: Default::default(),
-        rejects: [0; traider_core::risk::Reject::COUNT],
-        orders_open: 0,
-        gate_closed: None,
-        count: 0,
-        instruments: [None; traider_core::config::INSTRUMENTS_MAX],
-    }
+pub(crate) fn empty_status(config: &DaemonConfig) -> StatusSnapshot {
+    StatusSnapshot::empty(config.engine_settings().global_limits())
 }

@@ -244,6 +244,10 @@ impl<D: FrameDecoder, J: JournalSink, O: OutputSink> HotPath<D, J, O> {
                 Some(event) => self.engine.on_venue(event),
                 None => self.engine.on_bad_venue_input(),
             },
+            (InputKind::Admin, None) => match crate::admin::AdminInput::decode(&slot.data) {
+                Some(input) => self.engine.on_admin(input),
+                None => self.engine.on_bad_admin_input(),
+            },
             _ => {}
         }
         None
@@ -326,6 +330,10 @@ impl<D: FrameDecoder, J: JournalSink, O: OutputSink> HotPath<D, J, O> {
             InputKind::Venue => {
                 self.journal
                     .append(record_kind::INPUT_VENUE, slot.ts_recv_ns, &[&slot.data])
+            }
+            InputKind::Admin => {
+                self.journal
+                    .append(record_kind::INPUT_ADMIN, slot.ts_recv_ns, &[&slot.data])
             }
             InputKind::Shutdown => Ok(0),
         };

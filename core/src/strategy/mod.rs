@@ -33,6 +33,11 @@ pub enum Reason {
     /// Not the strategy: trading was halted (`cause` is a [`crate::venue::GateCause`] code)
     /// and every open order is cancelled.
     Halt { cause: i64 },
+    /// Not the strategy: a control cancelled the order (`cause` is a
+    /// [`crate::control::StateCause`] code: kill, loss limit, strategy off, cancel-all).
+    Control { cause: i64 },
+    /// Not the strategy: the kill switch closes a position of `position_lots`.
+    Flatten { position_lots: i64 },
 }
 
 impl Reason {
@@ -50,6 +55,8 @@ impl Reason {
                 flow_bps,
             } => (4, imbalance_bps, flow_bps),
             Self::Halt { cause } => (5, cause, 0),
+            Self::Control { cause } => (6, cause, 0),
+            Self::Flatten { position_lots } => (7, position_lots, 0),
         }
     }
 
@@ -66,6 +73,8 @@ impl Reason {
                 flow_bps: b,
             },
             5 => Self::Halt { cause: a },
+            6 => Self::Control { cause: a },
+            7 => Self::Flatten { position_lots: a },
             _ => return None,
         })
     }
@@ -77,6 +86,8 @@ impl Reason {
             Self::InventoryCap { .. } => "inventory_cap",
             Self::Momentum { .. } => "momentum",
             Self::Halt { .. } => "halt",
+            Self::Control { .. } => "control",
+            Self::Flatten { .. } => "flatten",
         }
     }
 }

@@ -199,7 +199,8 @@ pub fn run(args: &RunArgs, config: DaemonConfig) -> anyhow::Result<RunOutcome> {
             let _ = forward.send(DeskMsg::Command(command));
         })
     });
-    let (status_in, mut status_out) = triple_buffer::TripleBuffer::new(&empty_status()).split();
+    let (status_in, mut status_out) =
+        triple_buffer::TripleBuffer::new(&empty_status(&config)).split();
     let running = hot::Running::start(&config, journal, &dir, Some(status_in), Some(consumer))?;
     let resumed = serde_json::json!({
         "inputs": running.rebuilt.inputs,

@@ -10,15 +10,20 @@
 //! Determinism: time is the inputs' sequencer stamp, clamped so it never runs backwards;
 //! instruments are visited in index order; nothing reads a clock, an RNG or a hash map.
 
+mod operator;
+
 use crate::book::{OrderBook, StaleCause};
 use crate::config::{ConfigError, EngineSettings, StrategyKind};
+use crate::control::Control;
 use crate::decision::Decision;
 use crate::event::{DecodeError, DecodedBatch, MarketEvent, TickerTop};
 use crate::input::FeedControl;
 use crate::instrument::{InstrumentId, InstrumentSpec, Symbol};
 use crate::order::{ClientOrderId, OrderManager};
 use crate::portfolio::Position;
-use crate::risk::{InstrumentLimits, RiskApproved, RiskContext, RiskEngine};
+use crate::risk::{
+    InstrumentLimits, LimitOverrides, Purpose, RiskApproved, RiskContext, RiskEngine,
+};
 use crate::sim::{SimVenue, VenueReport};
 use crate::strategy::{Intent, MarketMaker, MarketView, Reason, SizingParams, Strategy, Taker};
 use crate::venue::{FillKeys, GateCause, VenueEvent};
@@ -35,6 +40,12 @@ pub(crate) struct Instruments {
     pub books: Vec<OrderBook>,
     pub positions: Vec<Position>,
     pub tickers: Vec<Option<TickerTop>>,
+    /// Last live trade price, for the collar of a thin book.
+    pub last_trades: Vec<Option<i64>>,
+    /// Limits an operator changed at runtime (kept across a new products input).
+    pub overrides: Vec<LimitOverrides>,
+    /// Event time of the last flattening order per instrument (kill switch).
+    pub flattened_ns: Vec<u64>,
 }
 
 /// Market-data connection state: one `sequence_num` counter per connection.
@@ -52,6 +63,13 @@ pub struct Engine {
     sim: Option<SimVenue>,
     /// `None`: new orders may go out. Live trading starts closed ([`GateCause::Startup`]).
     gate: Option<GateCause>,
+    /// Trading state (kill switch, loss limits), strategy switch, execution throttle.
+    control: Control,
+    /// After a kill with flattening: positions are closed with reduce-only orders until
+    /// flat or resumed.
+    flattening: bool,
+    /// Kill-switch orders waiting for risk (purpose [`Purpose::Flatten`]).
+    flattens: Vec<(crate::order::OrderRequest, Reason)>,
     /// Live fills already applied (deduplication of venue reports).
     fill_keys: FillKeys,
     feed: Feed,
@@ -121,12 +139,18 @@ impl Engine {
                     .collect(),
                 positions: vec![Position::default(); count],
                 tickers: vec![None; count],
+                last_trades: vec![None; count],
+                overrides: vec![LimitOverrides::default(); count],
+                flattened_ns: vec![0; count],
             },
             risk: RiskEngine::new(settings.global_limits()),
             oms: OrderManager::new(settings.client_order_namespace, orders_max),
             strategy,
             sim,
             gate: (!simulated).then_some(GateCause::Startup),
+            control: Control::default(),
+            flattening: false,
+            flattens: Vec::with_capacity(count),
             fill_keys: FillKeys::new(FILL_KEYS_KEPT),
             feed: Feed {
                 conn_id: 0,
@@ -208,6 +232,7 @@ impl Engine {
         self.approved.clear();
         self.cancels.clear();
         self.edits.clear();
+        self.flattens.clear();
         if let Some(sim) = self.sim.as_mut() {
             self.reports.clear();
             sim.advance(
@@ -405,6 +430,7 @@ impl Engine {
             fee,
         });
         self.touched |= 1 << index;
+        self.after_fill();
         Ok(())
     }
 
@@ -544,6 +570,9 @@ impl Engine {
             }
             MarketEvent::Ticker { instrument, top } => {
                 self.instruments.tickers[instrument.index()] = Some(*top);
+                if top.last_ticks > 0 {
+                    self.instruments.last_trades[instrument.index()] = Some(top.last_ticks);
+                }
             }
             MarketEvent::Heartbeat { .. } => self.counters.heartbeats += 1,
             MarketEvent::Instruments { specs } => {
@@ -578,6 +607,10 @@ impl Engine {
     }
 
     fn on_live_trades(&mut self, instrument: InstrumentId, trades: &[crate::event::TradePrint]) {
+        // Trades in a message are newest first.
+        if let Some(newest) = trades.first() {
+            self.instruments.last_trades[instrument.index()] = Some(newest.price_ticks);
+        }
         self.strategy.on_trades(self.now_ns, instrument, trades);
         if let (Some(sim), Some(spec)) = (
             self.sim.as_mut(),
@@ -597,9 +630,10 @@ impl Engine {
         }
         self.counters.instrument_definitions += 1;
         match self.settings.resolve_instrument(index, &spec) {
-            Ok(resolved) => {
+            Ok((mut limits, sizing)) => {
+                self.instruments.overrides[index].apply(&mut limits);
                 self.instruments.specs[index] = Some(spec);
-                self.instruments.limits[index] = Some(resolved);
+                self.instruments.limits[index] = Some((limits, sizing));
                 self.instruments.refusals[index] = None;
                 self.decisions
                     .push(Decision::InstrumentReady { instrument });
@@ -615,7 +649,14 @@ impl Engine {
     /// Stage 3 (signal): the strategy looks at every changed, synced, tradable instrument
     /// (none while the trading gate is closed).
     pub fn decide(&mut self) {
+        self.update_controls();
         if self.gate.is_some() {
+            return;
+        }
+        self.flatten_positions();
+        if self.control.state() == crate::control::TradingState::Halted
+            || !self.control.strategy_on()
+        {
             return;
         }
         let mut touched = self.touched;
@@ -645,7 +686,8 @@ impl Engine {
         }
     }
 
-    /// Stage 4 (risk): every placement is checked; cancels always pass.
+    /// Stage 4 (risk): every placement (and the kill switch's flattening) is checked;
+    /// cancels are throttled when they leave ([`Engine::emit_orders`]).
     pub fn check_risk(&mut self) {
         for index in 0..self.intents.len() {
             match self.intents[index] {
@@ -656,34 +698,130 @@ impl Engine {
                     reason,
                 } => self.check_reprice(id, price_ticks, reason),
                 Intent::Place { request, reason } => {
-                    let index = request.instrument.index();
-                    let (Some(spec), Some((limits, _))) = (
-                        &self.instruments.specs[index],
-                        &self.instruments.limits[index],
-                    ) else {
-                        continue;
-                    };
-                    let ctx = RiskContext {
-                        now_ns: self.now_ns,
-                        spec,
-                        limits,
-                        book: &self.instruments.books[index],
-                        position_lots: self.instruments.positions[index].lots,
-                        open_same_side_lots: self.oms.open_lots(request.instrument, request.side)
-                            + self.approved_lots(request.instrument, request.side),
-                        orders_open: self.oms.live_count() + self.approved.len(),
-                    };
-                    match self.risk.check(&request, &ctx) {
-                        Ok(approved) => self.approved.push((approved, reason)),
-                        Err(reject) => self.decisions.push(Decision::RiskReject {
-                            request,
-                            reject,
-                            reason,
-                        }),
-                    }
+                    self.check_place(request, reason, Purpose::Strategy, None);
                 }
             }
         }
+        for index in 0..self.flattens.len() {
+            let (request, reason) = self.flattens[index];
+            self.check_place(request, reason, Purpose::Flatten, None);
+        }
+    }
+
+    /// Risk-checks one new order; approved, it joins this input's approved orders, else
+    /// the refusal is journaled. `replacing` is an order whose size the request takes over
+    /// (a reprice), not counted twice. Returns whether it passed.
+    fn check_place(
+        &mut self,
+        request: crate::order::OrderRequest,
+        reason: Reason,
+        purpose: Purpose,
+        replacing: Option<&crate::order::Order>,
+    ) -> bool {
+        let index = request.instrument.index();
+        let (Some(spec), Some((limits, _))) = (
+            &self.instruments.specs[index],
+            &self.instruments.limits[index],
+        ) else {
+            return false;
+        };
+        let (mut buy, mut sell) = self.open_lots(request.instrument);
+        let mut orders_open = self.oms.live_count() + self.approved.len();
+        let mut instrument_orders_open = self.instrument_orders(request.instrument);
+        if let Some(order) = replacing {
+            match order.request.side {
+                crate::event::Side::Buy => buy -= order.remaining_lots(),
+                crate::event::Side::Sell => sell -= order.remaining_lots(),
+            }
+            orders_open = orders_open.saturating_sub(1);
+            instrument_orders_open = instrument_orders_open.saturating_sub(1);
+        }
+        let ctx = RiskContext {
+            now_ns: self.now_ns,
+            state: self.control.state(),
+            purpose,
+            spec,
+            limits,
+            book: &self.instruments.books[index],
+            last_trade_ticks: self.instruments.last_trades[index],
+            position_lots: self.instruments.positions[index].lots,
+            open_buy_lots: buy,
+            open_sell_lots: sell,
+            orders_open,
+            instrument_orders_open,
+            exposure_others: self.exposure_except(request.instrument),
+        };
+        match self.risk.check(&request, &ctx) {
+            Ok(approved) => {
+                if replacing.is_none() {
+                    self.approved.push((approved, reason));
+                }
+                true
+            }
+            Err(reject) => {
+                self.decisions.push(Decision::RiskReject {
+                    request,
+                    reject,
+                    reason,
+                });
+                false
+            }
+        }
+    }
+
+    /// Remaining lots of live and just-approved orders of `instrument`: (buys, sells).
+    fn open_lots(&self, instrument: InstrumentId) -> (i64, i64) {
+        use crate::event::Side;
+        (
+            self.oms.open_lots(instrument, Side::Buy) + self.approved_lots(instrument, Side::Buy),
+            self.oms.open_lots(instrument, Side::Sell) + self.approved_lots(instrument, Side::Sell),
+        )
+    }
+
+    /// Live and just-approved orders of `instrument`.
+    fn instrument_orders(&self, instrument: InstrumentId) -> usize {
+        let live = self
+            .oms
+            .live()
+            .iter()
+            .filter(|o| o.request.instrument == instrument)
+            .count();
+        let approved = self
+            .approved
+            .iter()
+            .filter(|(a, _)| a.request().instrument == instrument)
+            .count();
+        live + approved
+    }
+
+    /// Gross exposure of every instrument but `instrument`, at each one's reference price
+    /// (instruments without one count nothing).
+    fn exposure_except(&self, instrument: InstrumentId) -> crate::num::Money {
+        let limits = self.risk.limits();
+        if limits.gross_exposure_max == crate::num::Money::ZERO {
+            return crate::num::Money::ZERO;
+        }
+        let mut total = crate::num::Money::ZERO;
+        for index in 0..self.instruments.symbols.len() {
+            let other = InstrumentId(index as u16);
+            let Some(spec) = self.instruments.specs[index].as_ref() else {
+                continue;
+            };
+            if other == instrument {
+                continue;
+            }
+            let reference = RiskEngine::reference_x2(
+                limits,
+                &self.instruments.books[index],
+                self.instruments.last_trades[index],
+            );
+            if let Some(reference_x2) = reference {
+                let (buy, sell) = self.open_lots(other);
+                let lots = self.instruments.positions[index].lots;
+                total += RiskEngine::exposure(spec, reference_x2, lots, buy, sell);
+            }
+        }
+        total
     }
 
     /// A live venue edits a resting GTC quote in place once the new price passes risk (the
@@ -704,48 +842,23 @@ impl Engine {
             self.cancels.push((id, reason));
             return;
         };
-        let index = order.request.instrument.index();
-        let (Some(spec), Some((limits, _))) = (
-            &self.instruments.specs[index],
-            &self.instruments.limits[index],
-        ) else {
-            self.cancels.push((id, reason));
-            return;
-        };
         let request = crate::order::OrderRequest {
             price_ticks,
             size_lots: order.remaining_lots(),
             ..order.request
         };
-        let ctx = RiskContext {
-            now_ns: self.now_ns,
-            spec,
-            limits,
-            book: &self.instruments.books[index],
-            position_lots: self.instruments.positions[index].lots,
-            open_same_side_lots: self.oms.open_lots(request.instrument, request.side)
-                - order.remaining_lots()
-                + self.approved_lots(request.instrument, request.side),
-            orders_open: (self.oms.live_count() + self.approved.len()).saturating_sub(1),
-        };
-        match self.risk.check(&request, &ctx) {
+        if self.check_place(request, reason, Purpose::Strategy, Some(&order)) {
             // The venue's edit takes the order's total size.
-            Ok(_) => self.edits.push((
+            self.edits.push((
                 id,
                 crate::order::OrderRequest {
                     price_ticks,
                     ..order.request
                 },
                 reason,
-            )),
-            Err(reject) => {
-                self.decisions.push(Decision::RiskReject {
-                    request,
-                    reject,
-                    reason,
-                });
-                self.cancels.push((id, reason));
-            }
+            ));
+        } else {
+            self.cancels.push((id, reason));
         }
     }
 
@@ -783,6 +896,11 @@ impl Engine {
                 continue;
             }
             let instrument = order.request.instrument;
+            if matches!(reason, Reason::Halt { .. } | Reason::Control { .. }) {
+                self.risk.record_forced_cancel(self.now_ns);
+            } else if !self.risk.allow_cancel(self.now_ns) {
+                continue;
+            }
             if self.oms.mark_cancel_pending(id).is_err() {
                 continue;
             }
@@ -872,6 +990,7 @@ impl Engine {
                     fee,
                 });
                 self.touched |= 1 << index;
+                self.after_fill();
             }
             VenueReport::Cancelled { id } => {
                 self.touch_order(id);
@@ -925,10 +1044,14 @@ impl Engine {
                         h.i64(value);
                     }
                     h.i128(limits.order_notional_max.0);
+                    h.u32(limits.orders_open_max);
                 }
                 None => h.u8(0),
             }
             h.bool(inst.refusals[index].is_some());
+            inst.overrides[index].digest(&mut h);
+            h.opt_u64(inst.last_trades[index].map(|p| p as u64));
+            h.u64(inst.flattened_ns[index]);
             inst.books[index].digest(&mut h);
             inst.positions[index].digest(&mut h);
             match inst.tickers[index] {
@@ -947,6 +1070,9 @@ impl Engine {
         self.oms.digest(&mut h);
         h.tag("strategy");
         self.strategy.digest(&mut h);
+        h.tag("control");
+        self.control.digest(&mut h);
+        h.bool(self.flattening);
         h.tag("live");
         h.u8(self.gate.map_or(0, |cause| cause as u8));
         self.fill_keys.digest(&mut h);
