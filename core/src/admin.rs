@@ -9,7 +9,8 @@
 //! factor the endpoint vouched for.
 //!
 //! Payload layout (little-endian): a tag byte, the [`Actor`] (name 24 bytes, zero padded;
-//! role u8; source u8), then per tag:
+//! role u8; source u8), the request id u32 (the endpoint's number for the request, echoed
+//! in the status snapshot with the outcome), then per tag:
 //! - 1 kill: flatten u8;
 //! - 2 resume: second factor u8;
 //! - 3 cancel all: nothing;
@@ -275,12 +276,25 @@ impl AdminCommand {
     }
 }
 
-/// One admin input: a command and who gave it.
+/// One admin input: a command, who gave it, and the endpoint's number for the request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct AdminInput {
     pub actor: Actor,
+    pub request_id: u32,
     pub command: AdminCommand,
 }
+
+/// What became of one admin command, as the status snapshot reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AdminRecord {
+    pub request_id: u32,
+    /// The command's tag ([`AdminCommand::tag`]).
+    pub command: u8,
+    pub outcome: AdminOutcome,
+}
+
+/// Admin outcomes the engine remembers (and the status snapshot carries).
+pub const ADMIN_RECENT: usize = 16;
 
 impl AdminInput {
     /// Writes the payload; returns its length.
@@ -288,6 +302,7 @@ impl AdminInput {
         let mut w = Writer { buf, at: 0 };
         w.u8(self.command.tag());
         self.actor.write(&mut w);
+        w.u32(self.request_id);
         match self.command {
             AdminCommand::Kill { flatten } => w.u8(u8::from(flatten)),
             AdminCommand::Resume { second_factor } => w.u8(u8::from(second_factor)),
@@ -337,6 +352,7 @@ impl AdminInput {
         };
         let tag = r.u8()?;
         let actor = Actor::read(&mut r)?;
+        let request_id = r.u32()?;
         let command = match tag {
             1 => AdminCommand::Kill { flatten: r.bool()? },
             2 => AdminCommand::Resume {
@@ -360,7 +376,11 @@ impl AdminInput {
             },
             _ => return None,
         };
-        (r.at == payload.len()).then_some(Self { actor, command })
+        (r.at == payload.len()).then_some(Self {
+            actor,
+            request_id,
+            command,
+        })
     }
 }
 
@@ -435,7 +455,11 @@ mod tests {
             },
         ];
         for command in all {
-            let input = AdminInput { actor, command };
+            let input = AdminInput {
+                actor,
+                request_id: 0xDEAD_BEEF,
+                command,
+            };
             let bytes = input.to_bytes();
             assert_eq!(AdminInput::decode(&bytes), Some(input));
             assert_eq!(AdminInput::decode(&bytes[..bytes.len() - 1]), None);

@@ -201,6 +201,8 @@ pub struct ControlStatus {
     pub pnl_session_high: Money,
     pub pnl: Money,
     pub cancels_throttled: u64,
+    /// The latest admin commands' outcomes (any order).
+    pub admin_recent: [Option<crate::admin::AdminRecord>; crate::admin::ADMIN_RECENT],
 }
 
 /// A copy of the engine's state for the cold path.
@@ -246,6 +248,7 @@ impl StatusSnapshot {
                 pnl_session_high: Money::ZERO,
                 pnl: Money::ZERO,
                 cancels_throttled: 0,
+                admin_recent: [None; crate::admin::ADMIN_RECENT],
             },
             orders: [None; ORDERS_SNAPSHOT_MAX],
         }
@@ -344,6 +347,7 @@ impl Engine {
                 pnl_session_high,
                 pnl: self.pnl_now(),
                 cancels_throttled: self.risk().cancels_throttled(),
+                admin_recent: *self.admin_recent(),
             },
             orders,
         }

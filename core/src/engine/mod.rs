@@ -70,6 +70,8 @@ pub struct Engine {
     flattening: bool,
     /// Kill-switch orders waiting for risk (purpose [`Purpose::Flatten`]).
     flattens: Vec<(crate::order::OrderRequest, Reason)>,
+    /// Outcomes of the latest admin commands, for the endpoint that sent them.
+    admin_recent: [Option<crate::admin::AdminRecord>; crate::admin::ADMIN_RECENT],
     /// Live fills already applied (deduplication of venue reports).
     fill_keys: FillKeys,
     feed: Feed,
@@ -151,6 +153,7 @@ impl Engine {
             control: Control::default(),
             flattening: false,
             flattens: Vec::with_capacity(count),
+            admin_recent: [None; crate::admin::ADMIN_RECENT],
             fill_keys: FillKeys::new(FILL_KEYS_KEPT),
             feed: Feed {
                 conn_id: 0,
@@ -1073,6 +1076,11 @@ impl Engine {
         h.tag("control");
         self.control.digest(&mut h);
         h.bool(self.flattening);
+        for record in self.admin_recent.iter().flatten() {
+            h.u32(record.request_id);
+            h.u8(record.command);
+            h.u8(record.outcome as u8);
+        }
         h.tag("live");
         h.u8(self.gate.map_or(0, |cause| cause as u8));
         self.fill_keys.digest(&mut h);

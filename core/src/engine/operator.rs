@@ -34,7 +34,11 @@ impl Engine {
 
     /// An admin input (a command or an audited request), applied between two market events.
     pub fn on_admin(&mut self, input: AdminInput) {
-        let AdminInput { actor, command } = input;
+        let AdminInput {
+            actor,
+            request_id,
+            command,
+        } = input;
         if let AdminCommand::Audit { .. } = command {
             self.counters.admin_audits += 1;
             return;
@@ -48,6 +52,17 @@ impl Engine {
             command: command.tag(),
             outcome,
         });
+        let slot = self.counters.admin_commands as usize % crate::admin::ADMIN_RECENT;
+        self.admin_recent[slot] = Some(crate::admin::AdminRecord {
+            request_id,
+            command: command.tag(),
+            outcome,
+        });
+    }
+
+    /// The outcomes of the most recent admin commands (any order).
+    pub fn admin_recent(&self) -> &[Option<crate::admin::AdminRecord>; crate::admin::ADMIN_RECENT] {
+        &self.admin_recent
     }
 
     fn admin_outcome(&mut self, actor: Actor, command: AdminCommand) -> AdminOutcome {

@@ -138,6 +138,15 @@ impl Latency {
         }
     }
 
+    /// Becomes a copy of `other` without allocating (same bounds).
+    pub fn copy_from(&mut self, other: &Latency) {
+        for (mine, theirs) in self.histograms.iter_mut().zip(&other.histograms) {
+            mine.reset();
+            // Both have the same bounds, so adding cannot fail.
+            let _ = mine.add(theirs);
+        }
+    }
+
     pub fn merge(&mut self, other: &Latency) {
         for (mine, theirs) in self.histograms.iter_mut().zip(&other.histograms) {
             // Both have the same bounds, so adding cannot fail.

@@ -56,6 +56,12 @@ pub enum RecoveryMismatch {
     Missing { index: usize },
 }
 
+/// Where the hot path publishes latency copies for the metrics endpoint.
+struct LatencyOut {
+    input: triple_buffer::Input<Latency>,
+    wanted: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
 /// Whether the loop goes on after an input.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Flow {
@@ -80,6 +86,7 @@ pub struct HotPath<D, J, O> {
     journal: J,
     output: O,
     status: Option<triple_buffer::Input<StatusSnapshot>>,
+    latency_out: Option<LatencyOut>,
     batch: DecodedBatch,
     stamp: Stamp,
     latency: Latency,
@@ -101,6 +108,7 @@ impl<D: FrameDecoder, J: JournalSink, O: OutputSink> HotPath<D, J, O> {
             journal,
             output,
             status: None,
+            latency_out: None,
             batch: DecodedBatch::with_capacity(
                 limits.levels_per_frame_max,
                 limits.trades_per_frame_max,
@@ -118,6 +126,17 @@ impl<D: FrameDecoder, J: JournalSink, O: OutputSink> HotPath<D, J, O> {
     /// Publishes status snapshots into a triple buffer the cold path reads without locks.
     pub fn with_status(mut self, input: triple_buffer::Input<StatusSnapshot>) -> Self {
         self.status = Some(input);
+        self
+    }
+
+    /// Publishes copies of the latency histograms into a triple buffer, at a status refresh
+    /// after the cold side asked (`wanted`): a metrics scrape costs the hot thread one copy.
+    pub fn with_latency_out(
+        mut self,
+        input: triple_buffer::Input<Latency>,
+        wanted: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    ) -> Self {
+        self.latency_out = Some(LatencyOut { input, wanted });
         self
     }
 
@@ -189,7 +208,8 @@ impl<D: FrameDecoder, J: JournalSink, O: OutputSink> HotPath<D, J, O> {
             self.engine.emit_orders();
         }
         let emitted = self.release_outputs(slot.ts_pub_raw);
-        self.refresh_status();
+        // An operator waits for the outcome of a command: publish it at once.
+        self.refresh_status(slot.kind == InputKind::Admin);
         let t6 = self.stamp.raw();
         let stages = [
             (Stage::Journal, t0, t1),
@@ -375,13 +395,19 @@ impl<D: FrameDecoder, J: JournalSink, O: OutputSink> HotPath<D, J, O> {
         first
     }
 
-    fn refresh_status(&mut self) {
+    fn refresh_status(&mut self, now: bool) {
         let now_ns = self.engine.now_ns();
         if let Some(status) = self.status.as_mut()
-            && now_ns.saturating_sub(self.last_status_ns) >= self.limits.status_interval_ns
+            && (now || now_ns.saturating_sub(self.last_status_ns) >= self.limits.status_interval_ns)
         {
             self.last_status_ns = now_ns;
             status.write(self.engine.status());
+            if let Some(out) = self.latency_out.as_mut()
+                && out.wanted.swap(false, std::sync::atomic::Ordering::AcqRel)
+            {
+                out.input.input_buffer_mut().copy_from(&self.latency);
+                out.input.publish();
+            }
         }
     }
 
