@@ -21,6 +21,8 @@ pub const ENV_WS_URL: &str = "TRAIDER_WS_URL";
 pub const ENV_USER_WS_URL: &str = "TRAIDER_USER_WS_URL";
 /// Overrides `[live] key_file`.
 pub const ENV_KEY_FILE: &str = "TRAIDER_KEY_FILE";
+/// Overrides `[admin] listen`.
+pub const ENV_ADMIN_LISTEN: &str = "TRAIDER_ADMIN_LISTEN";
 
 #[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
@@ -54,6 +56,9 @@ pub struct DaemonConfig {
     /// reconciliation.
     #[serde(default)]
     pub live: Option<LiveConfig>,
+    /// The metrics and admin endpoint (`[admin]`); absent = not served.
+    #[serde(default)]
+    pub admin: Option<crate::admin::config::AdminConfig>,
     pub instruments: Vec<InstrumentSettings>,
 }
 
@@ -262,6 +267,15 @@ impl DaemonConfig {
                 live.key_file = PathBuf::from(path);
             }
         }
+        if let (Some(admin), Ok(listen)) = (config.admin.as_mut(), std::env::var(ENV_ADMIN_LISTEN))
+        {
+            admin.listen = listen.parse().map_err(|e| {
+                ConfigError::new(
+                    ENV_ADMIN_LISTEN,
+                    format!("{listen:?} is not an address: {e}"),
+                )
+            })?;
+        }
         config.validate()?;
         Ok(config)
     }
@@ -285,6 +299,9 @@ impl DaemonConfig {
 
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.engine_settings().validate()?;
+        if let Some(admin) = &self.admin {
+            admin.validate()?;
+        }
         let hot = &self.hot_path;
         if !hot.ring_slots.is_power_of_two() || hot.ring_slots < 8 {
             return Err(ConfigError::new(

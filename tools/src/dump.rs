@@ -240,7 +240,12 @@ fn actor_json(actor: &traider_core::admin::Actor) -> Value {
 /// An admin input's content: the command and who gave it.
 fn admin_json(payload: &[u8]) -> Value {
     use traider_core::admin::{AdminCommand, AdminInput};
-    let Some(AdminInput { actor, command }) = AdminInput::decode(payload) else {
+    let Some(AdminInput {
+        actor,
+        request_id,
+        command,
+    }) = AdminInput::decode(payload)
+    else {
         return json!({"error": "unreadable admin input", "bytes": payload.len()});
     };
     let mut detail = match command {
@@ -268,6 +273,7 @@ fn admin_json(payload: &[u8]) -> Value {
         } => json!({"endpoint": endpoint, "status": status, "refusal": refusal}),
     };
     detail["command"] = json!(command.name());
+    detail["request_id"] = json!(request_id);
     detail["actor"] = actor_json(&actor);
     detail
 }

@@ -257,9 +257,18 @@ const KEEPER_TICK: Duration = Duration::from_millis(2);
 pub type OutputConsumer =
     Box<dyn FnOnce(OutputPoller, Option<Syncer>) -> std::io::Result<JoinHandle<SinkStats>> + Send>;
 
+/// What the cold side reads of the hot thread: its status snapshots and, on request, copies
+/// of its latency histograms.
+pub struct Observers {
+    pub status: triple_buffer::Input<StatusSnapshot>,
+    pub latency: Option<crate::admin::board::LatencyTap>,
+}
+
 /// The hot thread and the order sink, running; inputs go in through [`Running::producer`].
 pub struct Running {
     producer: InputProducer,
+    /// The journal's sync positions (for the metrics endpoint).
+    pub syncer: Option<Syncer>,
     hot: JoinHandle<Hot>,
     sink: JoinHandle<SinkStats>,
     keeper: Option<(JoinHandle<()>, Arc<AtomicBool>)>,
@@ -276,7 +285,7 @@ impl Running {
         config: &DaemonConfig,
         journal: Journal,
         journal_dir: &std::path::Path,
-        status: Option<triple_buffer::Input<StatusSnapshot>>,
+        observers: Option<Observers>,
         consumer: Option<OutputConsumer>,
     ) -> anyhow::Result<Self> {
         let (poller, producer) = input_ring(config.hot_path.ring_slots, config.hot_path.slot_bytes);
@@ -297,8 +306,11 @@ impl Running {
         };
         rebuilt.live_orders = hot.engine().orders().live().to_vec();
         rebuilt.next_counter = hot.engine().orders().next_counter();
-        if let Some(status) = status {
-            hot = hot.with_status(status);
+        if let Some(observers) = observers {
+            hot = hot.with_status(observers.status);
+            if let Some((input, wanted)) = observers.latency {
+                hot = hot.with_latency_out(input, wanted);
+            }
         }
         let durable = syncer
             .clone()
@@ -307,6 +319,7 @@ impl Running {
             Some(consumer) => consumer(output_poller, durable)?,
             None => spawn_order_sink(output_poller, durable, log_command)?,
         };
+        let syncer_for_metrics = syncer.clone();
         let keeper = match syncer {
             Some(syncer) => {
                 let stop = Arc::new(AtomicBool::new(false));
@@ -320,6 +333,7 @@ impl Running {
         let hot = spawn_hot_thread(hot, poller, config.hot_path.pin_core, config.hot_path.wait)?;
         Ok(Self {
             producer,
+            syncer: syncer_for_metrics,
             hot,
             sink,
             keeper,

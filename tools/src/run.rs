@@ -7,6 +7,7 @@
 //! with the wall clock and publish it into the input ring. Ctrl-C (SIGINT) or SIGTERM stops
 //! the feed, then the hot thread drains, flushes the journal and returns its state.
 
+use crate::admin::daemon::{Observed, kill_on_sigusr1};
 use crate::clock::unix_now_ns;
 use crate::config::{DaemonConfig, Mode};
 use crate::hot::{self, SinkStats};
@@ -87,9 +88,16 @@ pub fn run(args: &RunArgs) -> anyhow::Result<RunOutcome> {
 
     let (journal, dir) = open_journal(args, &config)?;
     let stop = stop_on_signals()?;
-    let (status_in, mut status_out) =
-        triple_buffer::TripleBuffer::new(&empty_status(&config)).split();
-    let running = hot::Running::start(&config, journal, &dir, Some(status_in), None)?;
+    let mut observed = Observed::new(&empty_status(&config));
+    let running = hot::Running::start(&config, journal, &dir, observed.observers(), None)?;
+    let admin = observed.serve(
+        &runtime,
+        &config,
+        "paper",
+        running.producer(),
+        running.syncer.clone(),
+    )?;
+    kill_on_sigusr1(running.producer(), config.risk.kill_flatten)?;
     let resumed = serde_json::json!({
         "inputs": running.rebuilt.inputs,
         "decisions": running.rebuilt.decisions,
@@ -120,12 +128,15 @@ pub fn run(args: &RunArgs) -> anyhow::Result<RunOutcome> {
         std::thread::sleep(Duration::from_millis(50));
         if !report_every.is_zero() && last_report.elapsed() >= report_every {
             last_report = std::time::Instant::now();
-            for line in status_lines(status_out.read()) {
+            for line in status_lines(&observed.status.read()) {
                 tracing::info!("{line}");
             }
         }
     }
     tracing::info!("stopping: closing the feed, draining the hot path");
+    if let Some(admin) = admin {
+        admin.stop(&runtime);
+    }
     stop.store(true, Ordering::Relaxed);
     let _ = shutdown_tx.send(true);
     let feed_result =

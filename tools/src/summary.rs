@@ -20,7 +20,7 @@ struct RunFacts<'a> {
     pub level_counts: Vec<(usize, usize)>,
 }
 
-fn money(value: Money) -> String {
+pub(crate) fn money(value: Money) -> String {
     value.display().to_string()
 }
 
@@ -39,7 +39,7 @@ fn book_json(status: &InstrumentStatus, levels: (usize, usize)) -> Value {
     })
 }
 
-fn position_json(status: &InstrumentStatus) -> Value {
+pub(crate) fn position_json(status: &InstrumentStatus) -> Value {
     json!({
         "position": status.base_increment.display(status.position_lots).to_string(),
         "realized_pnl": money(status.realized),
@@ -143,6 +143,12 @@ fn summary_json(summary: &EngineSummary, latency: &Latency, facts: &RunFacts<'_>
             "cancel_rejects": c.cancel_rejects, "oms_errors": c.oms_errors, "edits": c.edits,
         },
         "rejects": rejects,
+        "control": crate::admin::views::control_json(&status.control),
+        "admin": {
+            "commands": c.admin_commands, "refused": c.admin_refused, "audits": c.admin_audits,
+            "unreadable": c.admin_inputs_bad, "kills": c.kills,
+            "state_changes": c.state_changes, "flatten_orders": c.flatten_orders,
+        },
         "positions": positions,
         "pnl": pnl_json(status),
         "instrument_refusals": refusals,

@@ -155,7 +155,10 @@ impl Engine {
             TradingState::Reducing => self.cancel_live(cause, |order, position_lots| {
                 position_lots.signum() != -order.request.side.sign()
             }),
-            TradingState::Active => {}
+            // Quoting resumes now, not at each instrument's next market event.
+            TradingState::Active => {
+                self.touched = (1_u32 << self.instruments.symbols.len()) - 1;
+            }
         }
     }
 

@@ -1,4 +1,16 @@
-//! The admin endpoint: the daemon's HTTP API for operators (status, halts, resumes, limit
-//! changes), served on a cold tokio thread; auth lives in [`auth`].
+//! The metrics and admin endpoint: Prometheus `/metrics`, `/health` and `/ready`, and the
+//! authenticated JSON admin API under `/api/v1` described by `/openapi.json`.
+//!
+//! Runs on the daemon's I/O runtime, never on the hot thread: reads come from the status
+//! snapshots the hot thread publishes ([`board`]), commands go into the input ring and the
+//! journal like market data ([`api`]). Who may call it is [`auth`]'s business; what it
+//! serves is configured in `[admin]` ([`config`]).
 
+pub mod api;
 pub mod auth;
+pub mod board;
+pub mod config;
+pub mod daemon;
+pub mod metrics;
+pub mod server;
+pub mod views;

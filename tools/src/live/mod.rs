@@ -45,6 +45,7 @@ use traider_gateways::coinbase::trading::TradingClient;
 use traider_gateways::coinbase::user::{UserConfig, UserEvent, UserSink, run_user_channel};
 use traider_gateways::coinbase::ws::run_market_data;
 
+use crate::admin::daemon::{Observed, kill_on_sigusr1};
 use crate::clock::unix_now_ns;
 use crate::config::DaemonConfig;
 use crate::hot::{self, OutputConsumer};
@@ -199,9 +200,17 @@ pub fn run(args: &RunArgs, config: DaemonConfig) -> anyhow::Result<RunOutcome> {
             let _ = forward.send(DeskMsg::Command(command));
         })
     });
-    let (status_in, mut status_out) =
-        triple_buffer::TripleBuffer::new(&empty_status(&config)).split();
-    let running = hot::Running::start(&config, journal, &dir, Some(status_in), Some(consumer))?;
+    let mut observed = Observed::new(&empty_status(&config));
+    let running =
+        hot::Running::start(&config, journal, &dir, observed.observers(), Some(consumer))?;
+    let admin = observed.serve(
+        &runtime,
+        &config,
+        "live",
+        running.producer(),
+        running.syncer.clone(),
+    )?;
+    kill_on_sigusr1(running.producer(), config.risk.kill_flatten)?;
     let resumed = serde_json::json!({
         "inputs": running.rebuilt.inputs,
         "decisions": running.rebuilt.decisions,
@@ -335,12 +344,15 @@ pub fn run(args: &RunArgs, config: DaemonConfig) -> anyhow::Result<RunOutcome> {
         std::thread::sleep(Duration::from_millis(50));
         if !report_every.is_zero() && last_report.elapsed() >= report_every {
             last_report = std::time::Instant::now();
-            for line in status_lines(status_out.read()) {
+            for line in status_lines(&observed.status.read()) {
                 tracing::info!("{line}");
             }
         }
     }
     tracing::info!("stopping: cancelling open orders, then closing the feeds");
+    if let Some(admin) = admin {
+        admin.stop(&runtime);
+    }
     venue.publish(VenueEvent::Gate {
         open: false,
         cancel_all: true,
@@ -350,7 +362,7 @@ pub fn run(args: &RunArgs, config: DaemonConfig) -> anyhow::Result<RunOutcome> {
     // inputs) before the desk stops taking commands.
     std::thread::sleep(Duration::from_millis(200));
     let deadline = std::time::Instant::now() + DRAIN;
-    while std::time::Instant::now() < deadline && status_out.read().orders_open > 0 {
+    while std::time::Instant::now() < deadline && observed.status.read().orders_open > 0 {
         std::thread::sleep(Duration::from_millis(50));
     }
     let _ = desk_tx.send(DeskMsg::Stop);

@@ -159,9 +159,13 @@ pub fn test_paper_config(dir: &Path, replacements: &[(&str, &str)]) -> PathBuf {
 /// `replacements` applied; each must match.
 pub fn test_config(name: &str, dir: &Path, replacements: &[(&str, &str)]) -> PathBuf {
     let mut text = std::fs::read_to_string(config(name)).unwrap();
+    // No pinning or spinning on a shared test machine, and an admin endpoint on a free port
+    // (tests run daemons side by side).
     text = text
         .replace("pin_core = 1", "# pin_core = 1")
-        .replace("wait = \"spin\"", "wait = \"yield\"");
+        .replace("wait = \"spin\"", "wait = \"yield\"")
+        .replace("listen = \"127.0.0.1:9464\"", "listen = \"127.0.0.1:0\"")
+        .replace("listen = \"127.0.0.1:9465\"", "listen = \"127.0.0.1:0\"");
     for (from, to) in replacements {
         assert!(text.contains(from), "{name} has {from:?}");
         text = text.replacen(from, to, 1);
