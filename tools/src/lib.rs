@@ -2,6 +2,7 @@
 //!
 //! - `traiderd` (bin): [`run`] (paper trading), [`replay`] (recorded sessions) and [`dump`]
 //!   (journal printing), all on the same hot path ([`hot`]).
+//! - `traiderctl` (bin): [`ctl`], the operator's client for the daemon's admin HTTP API.
 //! - `coinbase-replay` (bin): [`replay_server`], a local WebSocket + REST stand-in for
 //!   Coinbase that serves a recorded capture.
 //!
@@ -12,6 +13,7 @@
 pub mod admin;
 pub mod clock;
 pub mod config;
+pub mod ctl;
 pub mod dump;
 pub mod hot;
 pub mod inspect;
