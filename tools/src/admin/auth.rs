@@ -525,7 +525,7 @@ mod tests {
         // Proves upper-case digests and lower-case or padded secrets are accepted.
         let mut tokens = three_roles();
         tokens[0].sha256 = tokens[0].sha256.to_ascii_uppercase();
-        tokens[1].totp_secret = Some("gezdgnbvgy3tqojqge======".to_string());
+        tokens[1].totp_secret = Some("gezdgnbvgy3tqojqgezdgnbvgy======".to_string());
         tokens[2].totp_secret = Some(SECRET.to_ascii_lowercase());
         let auth = Authenticator::new(&tokens, TotpPolicy::default()).expect("valid");
         assert_eq!(

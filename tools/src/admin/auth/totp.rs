@@ -9,8 +9,8 @@ use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 use totp_rs::{Algorithm, Builder, Secret, Totp};
 
-/// A shorter TOTP secret is refused (80 bits, what common authenticator apps issue).
-pub const TOTP_SECRET_BYTES_MIN: usize = 10;
+/// A shorter TOTP secret is refused (128 bits, RFC 4226 §4: R6).
+pub const TOTP_SECRET_BYTES_MIN: usize = 16;
 const TOTP_STEP_S: u64 = 30;
 const TOTP_DIGITS: usize = 6;
 
@@ -235,10 +235,10 @@ mod tests {
     #[test]
     fn totp_code_reads_any_case_and_padding_and_refuses_bad_secrets() {
         // Proves base32 is case-insensitive, padding optional, and bad secrets give None.
-        let padded = "GEZDGNBVGY3TQOJQGE======";
+        let padded = "GEZDGNBVGY3TQOJQGEZDGNBVGY======";
         let expected = code_at(NOW);
         assert_eq!(totp_code(&SECRET.to_ascii_lowercase(), NOW), Some(expected));
-        assert_eq!(totp_code(padded, NOW), totp_code("gezdgnbvgy3tqojqge", NOW));
+        assert_eq!(totp_code(padded, NOW), totp_code("gezdgnbvgy3tqojqgezdgnbvgy", NOW));
         assert!(totp_code(padded, NOW).is_some());
         for bad in [
             "GEZDGNBVGY3TQOJ1",
