@@ -79,6 +79,15 @@ pub enum UnknownOrders {
     Adopt,
 }
 
+/// What the dead-man switch does.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum DeadmanAction {
+    #[default]
+    Pause,
+    Kill,
+}
+
 /// Live trading (`[live]`).
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -109,6 +118,11 @@ pub struct LiveConfig {
     /// (its heartbeats included) is silent this long, or market data is down this long.
     #[serde(default = "default_deadman_ms")]
     pub deadman_ms: u64,
+    /// What the dead-man switch does besides closing the gate: "pause" (trading resumes by
+    /// itself once the feeds are healthy) or "kill" (the kill switch too: HALTED until an
+    /// operator resumes; positions flattened when `[risk] kill_flatten`).
+    #[serde(default)]
+    pub deadman_action: DeadmanAction,
     /// How often the REST fills of live orders are read (the authoritative record).
     #[serde(default = "default_fills_poll_ms")]
     pub fills_poll_ms: u64,

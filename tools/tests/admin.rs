@@ -30,9 +30,7 @@ fn random_base32() -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
     let mut rng = fastrand::Rng::new();
     // 32 characters of base32 = 20 bytes.
-    (0..32)
-        .map(|_| ALPHABET[rng.usize(..32)] as char)
-        .collect()
+    (0..32).map(|_| ALPHABET[rng.usize(..32)] as char).collect()
 }
 
 fn ident(name: &'static str, role: &'static str) -> Ident {
@@ -73,7 +71,10 @@ fn admin_config(dir: &Path, port: u16, idents: &[&Ident], extra: &str) -> PathBu
     let path = test_paper_config(
         dir,
         &[
-            ("listen = \"127.0.0.1:0\"", &format!("listen = \"127.0.0.1:{port}\"\n{extra}")),
+            (
+                "listen = \"127.0.0.1:0\"",
+                &format!("listen = \"127.0.0.1:{port}\"\n{extra}"),
+            ),
             ("metrics_public = true", "metrics_public = false"),
             ("interval_s = 5", "interval_s = 0"),
         ],
@@ -101,7 +102,10 @@ fn start(config: &Path, replay_port: u16, journal: &Path) -> Proc {
         .arg("--journal-dir")
         .arg(journal)
         .env("TRAIDER_WS_URL", format!("ws://127.0.0.1:{replay_port}"))
-        .env("TRAIDER_REST_URL", format!("http://127.0.0.1:{replay_port}"))
+        .env(
+            "TRAIDER_REST_URL",
+            format!("http://127.0.0.1:{replay_port}"),
+        )
         .env("RUST_LOG", "warn")
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -113,7 +117,10 @@ fn start(config: &Path, replay_port: u16, journal: &Path) -> Proc {
 /// Runs `traiderctl` against `addr` as `ident` with `args`.
 fn ctl(addr: &str, ident: Option<&Ident>, args: &[&str]) -> Output {
     let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_traiderctl"));
-    command.args(["--addr", addr]).args(args).env_remove("TRAIDER_TOKEN");
+    command
+        .args(["--addr", addr])
+        .args(args)
+        .env_remove("TRAIDER_TOKEN");
     if let Some(ident) = ident {
         command.env("TRAIDER_TOKEN", &ident.token);
     }
@@ -159,21 +166,35 @@ fn kill_halts_and_only_an_admin_with_totp_resumes() {
     let addr = format!("127.0.0.1:{port}");
     let open = |who: &Ident| ctl_json(&addr, who, &["orders"])["count"].as_u64().unwrap();
     let quoting = wait_until(45, || {
-        ctl(&addr, Some(&eye), &["--json", "orders"]).status.success() && open(&eye) >= 1
+        ctl(&addr, Some(&eye), &["--json", "orders"])
+            .status
+            .success()
+            && open(&eye) >= 1
     });
     assert!(quoting, "the daemon quotes");
 
     let kill = ctl(&addr, Some(&ops), &["kill"]);
     assert_eq!(code_of(&kill), 0, "{kill:?}");
-    assert!(String::from_utf8_lossy(&kill.stdout).contains("applied"), "{kill:?}");
-    assert!(wait_until(10, || open(&eye) == 0), "every open order cancelled");
+    assert!(
+        String::from_utf8_lossy(&kill.stdout).contains("applied"),
+        "{kill:?}"
+    );
+    assert!(
+        wait_until(10, || open(&eye) == 0),
+        "every open order cancelled"
+    );
     let status = ctl_json(&addr, &eye, &["status"]);
     assert_eq!(status["trading_state"], "halted");
     assert_eq!(status["state_cause"], "kill");
     assert_eq!(status["state_actor"]["name"], "ops");
 
     let refused = ctl(&addr, Some(&ops), &["resume"]);
-    assert_eq!(code_of(&refused), 5, "an operator may not resume: {}", stderr_of(&refused));
+    assert_eq!(
+        code_of(&refused),
+        5,
+        "an operator may not resume: {}",
+        stderr_of(&refused)
+    );
     let bare = ctl(&addr, Some(&root), &["resume"]);
     assert_eq!(code_of(&bare), 4, "no TOTP code: {}", stderr_of(&bare));
     let wrong = ctl(&addr, Some(&root), &["resume", "--totp", &root.code(-4)]);
@@ -181,10 +202,22 @@ fn kill_halts_and_only_an_admin_with_totp_resumes() {
     let code = root.code(0);
     let resumed = ctl(&addr, Some(&root), &["resume", "--totp", &code]);
     assert_eq!(code_of(&resumed), 0, "{resumed:?}");
-    assert_eq!(ctl_json(&addr, &eye, &["status"])["trading_state"], "active");
+    assert_eq!(
+        ctl_json(&addr, &eye, &["status"])["trading_state"],
+        "active"
+    );
     let again = ctl(&addr, Some(&root), &["resume", "--totp", &code]);
-    assert_eq!(code_of(&again), 4, "the code was used: {}", stderr_of(&again));
-    assert!(stderr_of(&again).contains("totp_replayed"), "{}", stderr_of(&again));
+    assert_eq!(
+        code_of(&again),
+        4,
+        "the code was used: {}",
+        stderr_of(&again)
+    );
+    assert!(
+        stderr_of(&again).contains("totp_replayed"),
+        "{}",
+        stderr_of(&again)
+    );
     assert!(wait_until(20, || open(&eye) >= 1), "quoting resumed");
 
     let status = std::process::Command::new("kill")
@@ -197,7 +230,10 @@ fn kill_halts_and_only_an_admin_with_totp_resumes() {
     }));
     let status = ctl_json(&addr, &eye, &["status"]);
     assert_eq!(
-        (status["state_cause"].as_str(), status["state_actor"]["name"].as_str()),
+        (
+            status["state_cause"].as_str(),
+            status["state_actor"]["name"].as_str()
+        ),
         (Some("signal"), Some("SIGUSR1"))
     );
     let output = interrupt(daemon);
@@ -225,15 +261,25 @@ fn kill_halts_and_only_an_admin_with_totp_resumes() {
         .iter()
         .filter(|r| {
             r["kind"] == "cancel_request"
-                && r["detail"]["reason"].as_str().unwrap().contains("Control { cause: 1 }")
+                && r["detail"]["reason"]
+                    .as_str()
+                    .unwrap()
+                    .contains("Control { cause: 1 }")
         })
         .count();
     assert!(cancels >= 1, "the kill's cancels follow it: {after:?}");
     let refusals = records
         .iter()
-        .filter(|r| r["kind"] == "admin" && r["detail"]["command"] == "audit" && r["detail"]["status"] != 200)
+        .filter(|r| {
+            r["kind"] == "admin"
+                && r["detail"]["command"] == "audit"
+                && r["detail"]["status"] != 200
+        })
         .count();
-    assert!(refusals >= 3, "the refused resumes are journaled with their identity");
+    assert!(
+        refusals >= 3,
+        "the refused resumes are journaled with their identity"
+    );
 }
 
 /// What a credential is.
@@ -329,19 +375,91 @@ fn endpoint_role_credential_matrix() {
     );
     let (viewer, operator, admin) = (1, 2, 3);
     let targets = [
-        Target { method: "GET", path: "/api/v1/status", body: "", role: viewer, totp: false },
-        Target { method: "GET", path: "/api/v1/positions", body: "", role: viewer, totp: false },
-        Target { method: "GET", path: "/api/v1/orders", body: "", role: viewer, totp: false },
-        Target { method: "GET", path: "/api/v1/limits", body: "", role: viewer, totp: false },
-        Target { method: "GET", path: "/metrics", body: "", role: viewer, totp: false },
-        Target { method: "POST", path: "/api/v1/cancel-all", body: "", role: operator, totp: false },
-        Target { method: "POST", path: "/api/v1/strategy", body: r#"{"enabled":false}"#, role: operator, totp: false },
-        Target { method: "POST", path: "/api/v1/kill", body: r#"{"flatten":false}"#, role: operator, totp: false },
-        Target { method: "PUT", path: "/api/v1/limits", body: r#"{"limit":"orders_per_second","value":"9"}"#, role: admin, totp: false },
+        Target {
+            method: "GET",
+            path: "/api/v1/status",
+            body: "",
+            role: viewer,
+            totp: false,
+        },
+        Target {
+            method: "GET",
+            path: "/api/v1/positions",
+            body: "",
+            role: viewer,
+            totp: false,
+        },
+        Target {
+            method: "GET",
+            path: "/api/v1/orders",
+            body: "",
+            role: viewer,
+            totp: false,
+        },
+        Target {
+            method: "GET",
+            path: "/api/v1/limits",
+            body: "",
+            role: viewer,
+            totp: false,
+        },
+        Target {
+            method: "GET",
+            path: "/metrics",
+            body: "",
+            role: viewer,
+            totp: false,
+        },
+        Target {
+            method: "POST",
+            path: "/api/v1/cancel-all",
+            body: "",
+            role: operator,
+            totp: false,
+        },
+        Target {
+            method: "POST",
+            path: "/api/v1/strategy",
+            body: r#"{"enabled":false}"#,
+            role: operator,
+            totp: false,
+        },
+        Target {
+            method: "POST",
+            path: "/api/v1/kill",
+            body: r#"{"flatten":false}"#,
+            role: operator,
+            totp: false,
+        },
+        Target {
+            method: "PUT",
+            path: "/api/v1/limits",
+            body: r#"{"limit":"orders_per_second","value":"9"}"#,
+            role: admin,
+            totp: false,
+        },
         // Every attempt asks for more than the last applied value: always a loosening.
-        Target { method: "PUT", path: "/api/v1/limits", body: LOOSEN, role: admin, totp: true },
-        Target { method: "POST", path: "/api/v1/strategy", body: r#"{"enabled":true}"#, role: admin, totp: true },
-        Target { method: "POST", path: "/api/v1/resume", body: "", role: admin, totp: true },
+        Target {
+            method: "PUT",
+            path: "/api/v1/limits",
+            body: LOOSEN,
+            role: admin,
+            totp: true,
+        },
+        Target {
+            method: "POST",
+            path: "/api/v1/strategy",
+            body: r#"{"enabled":true}"#,
+            role: admin,
+            totp: true,
+        },
+        Target {
+            method: "POST",
+            path: "/api/v1/resume",
+            body: "",
+            role: admin,
+            totp: true,
+        },
     ];
     let creds = [
         Cred::None,
@@ -424,7 +542,9 @@ fn repeated_bad_codes_lock_the_admin_out() {
     let config = admin_config(dir.path(), port, &[&root], "totp_failures_max = 3");
     let daemon = start(&config, replay_port, &dir.path().join("journal"));
     let addr = format!("127.0.0.1:{port}");
-    assert!(wait_until(30, || ctl(&addr, Some(&root), &["status"]).status.success()));
+    assert!(wait_until(30, || ctl(&addr, Some(&root), &["status"])
+        .status
+        .success()));
     let wrong = root.code(-5);
     let answers: Vec<i32> = (0..3)
         .map(|_| code_of(&ctl(&addr, Some(&root), &["resume", "--totp", &wrong])))
@@ -432,7 +552,11 @@ fn repeated_bad_codes_lock_the_admin_out() {
     assert_eq!(answers, vec![4, 4, 4]);
     let locked = ctl(&addr, Some(&root), &["resume", "--totp", &root.code(0)]);
     assert_eq!(code_of(&locked), 4, "{}", stderr_of(&locked));
-    assert!(stderr_of(&locked).contains("locked"), "{}", stderr_of(&locked));
+    assert!(
+        stderr_of(&locked).contains("locked"),
+        "{}",
+        stderr_of(&locked)
+    );
     drop(interrupt(daemon));
 }
 
@@ -517,4 +641,71 @@ fn metrics_pass_promtool_and_match_the_latency_summary() {
     )
     .unwrap();
     assert_eq!(count as u64, reported["count"].as_u64().unwrap());
+}
+
+// Proves the endpoint's transport rules: with a certificate it serves HTTPS (rustls), which
+// `traiderctl --ca-cert` trusts and reads; without the CA the client refuses the handshake
+// (exit 3, naming TLS), and plain HTTP gets no answer. A listen address off loopback
+// without TLS is refused at start, naming admin.listen.
+#[test]
+fn tls_off_loopback_and_plain_http_only_on_loopback() {
+    let Some(capture) = capture() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let certified =
+        rcgen::generate_simple_self_signed(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
+            .unwrap();
+    let (cert, key) = (dir.path().join("admin.crt"), dir.path().join("admin.key"));
+    std::fs::write(&cert, certified.cert.pem()).unwrap();
+    std::fs::write(&key, certified.signing_key.serialize_pem()).unwrap();
+    let (_replay, replay_port) = start_replay_server(&capture, &["--pace", "recorded", "--loop"]);
+    let eye = ident("eye", "viewer");
+    let port = free_port();
+    let tls = format!(
+        "tls_cert = \"{}\"\ntls_key = \"{}\"",
+        cert.display(),
+        key.display()
+    );
+    let config = admin_config(dir.path(), port, &[&eye], &tls);
+    let daemon = start(&config, replay_port, &dir.path().join("journal"));
+    let https = format!("https://127.0.0.1:{port}");
+    let ca = cert.to_str().unwrap();
+    assert!(
+        wait_until(30, || ctl(&https, Some(&eye), &["--ca-cert", ca, "status"])
+            .status
+            .success()),
+        "HTTPS with the CA"
+    );
+    let status = ctl_json(&https, &eye, &["--ca-cert", ca, "status"]);
+    assert_eq!(status["mode"], "paper");
+    let untrusted = ctl(&https, Some(&eye), &["status"]);
+    assert_eq!(code_of(&untrusted), 3, "{}", stderr_of(&untrusted));
+    assert!(
+        stderr_of(&untrusted).to_lowercase().contains("tls"),
+        "{}",
+        stderr_of(&untrusted)
+    );
+    let plain = ctl(&format!("http://127.0.0.1:{port}"), Some(&eye), &["status"]);
+    assert_ne!(
+        code_of(&plain),
+        0,
+        "plain HTTP to the TLS port: {}",
+        stderr_of(&plain)
+    );
+    drop(interrupt(daemon));
+
+    let open = test_paper_config(
+        dir.path(),
+        &[("listen = \"127.0.0.1:0\"", "listen = \"0.0.0.0:0\"")],
+    );
+    let refused = traiderd()
+        .args(["run", "--config"])
+        .arg(&open)
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    let message = stderr_of(&refused);
+    assert!(
+        message.contains("admin.listen") && message.contains("TLS"),
+        "{message}"
+    );
 }

@@ -948,3 +948,49 @@ fn unknown_open_orders_are_adopted_and_survive_a_restart() {
     assert_eq!(at_venue["status"], "CANCELLED", "{at_venue}");
     assert_eq!(at_venue["client_order_id"], "placed-by-hand-1");
 }
+
+// Proves the dead-man switch as a kill-switch trigger (`deadman_action = "kill"`): a stalled
+// user channel closes the gate and halts trading (journaled as a kill by actor dead-man),
+// every open order is cancelled in one batch_cancel, and when the channel is back the gate
+// reopens but nothing is sent: HALTED holds until an operator resumes.
+#[test]
+fn a_dead_man_kill_halts_until_an_operator_resumes() {
+    let Some(capture) = capture() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("journal");
+    let run = run_against(
+        &capture,
+        dir.path(),
+        &["--ws-fault", "user:stall:3"],
+        &[
+            ("deadman_ms = 4000", "deadman_ms = 2000"),
+            ("deadman_action = \"pause\"", "deadman_action = \"kill\""),
+            ("heartbeat_timeout_ms = 5000", "heartbeat_timeout_ms = 6000"),
+        ],
+        |_| {
+            dump_kind(&journal, "trading_gate")
+                .iter()
+                .any(|g| g["detail"]["cause"] == "feeds_healthy")
+        },
+    );
+    assert_consistent(&run, "dead-man kill");
+    let states = dump_kind(&journal, "trading_state");
+    let halt = states
+        .iter()
+        .find(|s| s["detail"]["state"] == "halted")
+        .unwrap_or_else(|| panic!("no halt: {states:?}\n{}", run.stderr));
+    assert_eq!(halt["detail"]["cause"], "dead_man");
+    assert_eq!(halt["detail"]["actor"]["name"], "dead-man");
+    let halted_at = halt["seq"].as_u64().unwrap();
+    let after: Vec<Value> = dump_kind(&journal, "order_new")
+        .into_iter()
+        .filter(|o| o["seq"].as_u64().unwrap() > halted_at)
+        .collect();
+    assert!(after.is_empty(), "nothing is sent while halted: {after:?}");
+    assert_eq!(run.summary["control"]["trading_state"], "halted");
+    let desk = &run.summary["desk"];
+    assert!(
+        desk["cancel_batches"].as_u64().unwrap() < desk["cancels"].as_u64().unwrap(),
+        "cancels ready together leave in one batch: {desk}"
+    );
+}

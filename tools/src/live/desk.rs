@@ -13,7 +13,8 @@
 //!   looked up by client order id after `unknown_resolve`: found, it is adopted with its
 //!   fills and status; not found, it never arrived ([`VenueReject::NotSent`]).
 //! - A cancel waits for its create: an order without a venue id is cancelled once it has
-//!   one.
+//!   one. Cancels ready together (a kill, a halt, a cancel-all) leave as one
+//!   `batch_cancel` of up to [`CANCEL_BATCH_MAX`] orders.
 //! - Fills come from the REST fills endpoint (the authoritative record), read when an
 //!   order may have traded: after a taking create, after a cancel, when the user channel
 //!   says the order changed, and on a poll of every working order. Each trade is published
@@ -41,6 +42,9 @@ use traider_gateways::coinbase::trading::{FillFilter, OrderFilter, SendError, Tr
 use super::convert::{FillRecord, OrderRecord, Product, VenueStatus};
 use crate::clock::unix_now_ns;
 
+/// Orders per `batch_cancel` request.
+pub const CANCEL_BATCH_MAX: usize = 100;
+
 /// Publishes venue events into the input ring, stamped on receipt. Shared by the desk's
 /// tasks; publishing is short, so a plain mutex does.
 #[derive(Clone)]
@@ -53,6 +57,16 @@ impl VenueIn {
         Self {
             producer: Arc::new(Mutex::new(producer)),
         }
+    }
+
+    /// Publishes an admin command (the dead-man switch's kill).
+    pub fn publish_admin(&self, input: traider_core::admin::AdminInput) {
+        let bytes = input.to_bytes();
+        let mut producer = self
+            .producer
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        producer.publish(InputKind::Admin, 0, unix_now_ns(), &bytes);
     }
 
     pub fn publish(&self, event: VenueEvent) {
@@ -107,6 +121,8 @@ pub struct DeskStats {
     pub resolved_found: u64,
     pub resolved_not_sent: u64,
     pub cancels: u64,
+    /// `batch_cancel` requests (a batch carries up to [`CANCEL_BATCH_MAX`] cancels).
+    pub cancel_batches: u64,
     pub cancel_failures: u64,
     pub edits: u64,
     pub edit_rejects: u64,
@@ -165,10 +181,8 @@ enum Answer {
         result: CreateResult,
         retries: u32,
     },
-    Cancelled {
-        id: ClientOrderId,
-        ok: bool,
-    },
+    /// One `batch_cancel`: whether the venue started each order's cancel.
+    Cancelled { results: Vec<(ClientOrderId, bool)> },
     Refreshed {
         id: ClientOrderId,
         result: Result<(OrderRecord, Vec<RestFill>), String>,
@@ -207,6 +221,8 @@ pub struct Desk {
     answers_tx: mpsc::UnboundedSender<Answer>,
     answers_rx: mpsc::UnboundedReceiver<Answer>,
     in_flight: usize,
+    /// Cancels ready to leave, sent together at the end of the loop's turn.
+    cancel_queue: Vec<(ClientOrderId, String)>,
     stats: DeskStats,
 }
 
@@ -228,6 +244,7 @@ impl Desk {
             answers_tx,
             answers_rx,
             in_flight: 0,
+            cancel_queue: Vec::new(),
             stats: DeskStats::default(),
         }
     }
@@ -258,7 +275,18 @@ impl Desk {
             tokio::select! {
                 msg = inbox.recv(), if stopping.is_none() => match msg {
                     Some(DeskMsg::Stop) | None => stopping = Some(Instant::now()),
-                    Some(msg) => self.on_msg(msg),
+                    Some(msg) => {
+                        self.on_msg(msg);
+                        // Whatever else is already here goes in the same turn (a kill's
+                        // cancels arrive together and leave in one batch).
+                        while let Ok(msg) = inbox.try_recv() {
+                            if matches!(msg, DeskMsg::Stop) {
+                                stopping = Some(Instant::now());
+                                break;
+                            }
+                            self.on_msg(msg);
+                        }
+                    }
                 },
                 Some(answer) = self.answers_rx.recv() => {
                     self.in_flight -= 1;
@@ -267,6 +295,22 @@ impl Desk {
                 _ = poll.tick(), if stopping.is_none() => self.on_poll(),
                 _ = tokio::time::sleep(Duration::from_millis(50)), if stopping.is_some() => {}
             }
+            self.flush_cancels();
+        }
+    }
+
+    /// Sends the queued cancels, [`CANCEL_BATCH_MAX`] per request.
+    fn flush_cancels(&mut self) {
+        while !self.cancel_queue.is_empty() {
+            let take = self.cancel_queue.len().min(CANCEL_BATCH_MAX);
+            let batch: Vec<(ClientOrderId, String)> = self.cancel_queue.drain(..take).collect();
+            self.stats.cancel_batches += 1;
+            let client = self.client.clone();
+            let settings = self.settings.clone();
+            self.spawn(async move {
+                let results = send_cancels(&client, &batch, &settings).await;
+                Answer::Cancelled { results }
+            });
         }
     }
 
@@ -422,12 +466,7 @@ impl Desk {
         };
         tracked.cancel_sent = true;
         self.stats.cancels += 1;
-        let client = self.client.clone();
-        let settings = self.settings.clone();
-        self.spawn(async move {
-            let ok = send_cancel(&client, &venue_id, &settings).await;
-            Answer::Cancelled { id, ok }
-        });
+        self.cancel_queue.push((id, venue_id));
     }
 
     fn refresh(&mut self, id: ClientOrderId) {
@@ -520,17 +559,19 @@ impl Desk {
                     }
                 }
             }
-            Answer::Cancelled { id, ok } => {
-                if !ok {
-                    self.stats.cancel_failures += 1;
+            Answer::Cancelled { results } => {
+                for (id, ok) in results {
+                    if !ok {
+                        self.stats.cancel_failures += 1;
+                    }
+                    // A failed cancel is sent again at the next poll while the venue still
+                    // shows the order working (the engine asks only once).
+                    if !ok && let Some(tracked) = self.orders.get_mut(&id) {
+                        tracked.cancel_sent = false;
+                    }
+                    // Either way, the venue's record says what became of the order.
+                    self.refresh(id);
                 }
-                // A failed cancel is sent again at the next poll while the venue still
-                // shows the order working (the engine asks only once).
-                if !ok && let Some(tracked) = self.orders.get_mut(&id) {
-                    tracked.cancel_sent = false;
-                }
-                // Either way, the venue's record says what became of the order.
-                self.refresh(id);
             }
             Answer::Refreshed { id, result } => {
                 if let Some(tracked) = self.orders.get_mut(&id) {
@@ -734,17 +775,32 @@ async fn send_edit(
     None
 }
 
-/// Sends a cancel (retrying retryable failures); `true` when the venue started it.
-async fn send_cancel(client: &TradingClient, venue_id: &str, settings: &DeskSettings) -> bool {
+/// Sends one batch of cancels (retrying retryable failures); per order, `true` when the
+/// venue started its cancel.
+async fn send_cancels(
+    client: &TradingClient,
+    batch: &[(ClientOrderId, String)],
+    settings: &DeskSettings,
+) -> Vec<(ClientOrderId, bool)> {
+    let ids: Vec<&str> = batch
+        .iter()
+        .map(|(_, venue_id)| venue_id.as_str())
+        .collect();
     let mut backoff = settings.backoff;
     for attempt in 0..=settings.retries {
         if attempt > 0 {
             tokio::time::sleep(backoff).await;
             backoff = backoff.saturating_mul(2);
         }
-        match client.cancel_orders(&[venue_id]).await {
+        match client.cancel_orders(&ids).await {
             Ok(results) => {
-                return results.iter().any(|r| r.order_id == venue_id && r.success);
+                return batch
+                    .iter()
+                    .map(|(id, venue_id)| {
+                        let ok = results.iter().any(|r| r.order_id == *venue_id && r.success);
+                        (*id, ok)
+                    })
+                    .collect();
             }
             Err(SendError::Api(error)) if error.is_retryable() => {
                 tracing::warn!(attempt, %error, "cancel failed; retrying");
@@ -754,11 +810,11 @@ async fn send_cancel(client: &TradingClient, venue_id: &str, settings: &DeskSett
             }
             Err(error) => {
                 tracing::error!(%error, "cancel refused");
-                return false;
+                break;
             }
         }
     }
-    false
+    batch.iter().map(|(id, _)| (*id, false)).collect()
 }
 
 /// The order's record and its fills, from REST.

@@ -282,6 +282,8 @@ pub fn run(args: &RunArgs, config: DaemonConfig) -> anyhow::Result<RunOutcome> {
         venue.clone(),
         desk_tx.clone(),
         Duration::from_millis(live.deadman_ms),
+        (live.deadman_action == crate::config::DeadmanAction::Kill)
+            .then_some(config.risk.kill_flatten),
         shutdown_rx.clone(),
     ));
 

@@ -62,12 +62,14 @@ pub struct WatchStats {
     pub resumes: u64,
 }
 
-/// Runs the switch until `shutdown`.
+/// Runs the switch until `shutdown`; `kill` (with whether to flatten) also trips the kill
+/// switch when it closes the gate.
 pub async fn run(
     health: Arc<Health>,
     venue: VenueIn,
     desk: mpsc::UnboundedSender<DeskMsg>,
     deadman: Duration,
+    kill: Option<bool>,
     mut shutdown: watch::Receiver<bool>,
 ) -> WatchStats {
     let recovery = (deadman / 4).max(Duration::from_millis(200));
@@ -95,6 +97,17 @@ pub async fn run(
                     cancel_all: true,
                     cause,
                 });
+                if let Some(flatten) = kill {
+                    tracing::error!(
+                        flatten,
+                        "dead-man switch: kill switch (deadman_action = \"kill\")"
+                    );
+                    venue.publish_admin(traider_core::admin::AdminInput {
+                        actor: traider_core::admin::Actor::dead_man(),
+                        request_id: 0,
+                        command: traider_core::admin::AdminCommand::Kill { flatten },
+                    });
+                }
                 halted = Some(cause);
                 healthy_since = None;
                 stats.halts += 1;

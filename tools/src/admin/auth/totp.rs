@@ -238,7 +238,10 @@ mod tests {
         let padded = "GEZDGNBVGY3TQOJQGEZDGNBVGY======";
         let expected = code_at(NOW);
         assert_eq!(totp_code(&SECRET.to_ascii_lowercase(), NOW), Some(expected));
-        assert_eq!(totp_code(padded, NOW), totp_code("gezdgnbvgy3tqojqgezdgnbvgy", NOW));
+        assert_eq!(
+            totp_code(padded, NOW),
+            totp_code("gezdgnbvgy3tqojqgezdgnbvgy", NOW)
+        );
         assert!(totp_code(padded, NOW).is_some());
         for bad in [
             "GEZDGNBVGY3TQOJ1",
