@@ -22,6 +22,7 @@
 
 pub mod attribution;
 pub mod closed_loop;
+pub mod controls;
 pub mod journal_bench;
 pub mod micro;
 pub mod report;

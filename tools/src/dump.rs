@@ -270,7 +270,10 @@ fn admin_json(payload: &[u8]) -> Value {
             endpoint,
             status,
             refusal,
-        } => json!({"endpoint": endpoint, "status": status, "refusal": refusal}),
+        } => json!({
+            "endpoint": crate::admin::api::endpoint_name(endpoint), "status": status,
+            "refusal": crate::admin::api::refusal_name(refusal),
+        }),
     };
     detail["command"] = json!(command.name());
     detail["request_id"] = json!(request_id);

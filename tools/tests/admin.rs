@@ -148,7 +148,8 @@ fn stderr_of(output: &Output) -> String {
 // command with its actor, the HALTED state with cause and actor, and the cancels it caused.
 // `traiderctl resume` is refused for the operator (exit 5), for the admin without a TOTP
 // code or with a wrong one (exit 4), works with a valid code (quoting resumes), and the
-// same code is never accepted twice (exit 4). SIGUSR1 then halts again, as actor SIGUSR1.
+// same code is never accepted twice (exit 4). SIGUSR1 then halts again, as actor SIGUSR1,
+// and a restart on the same journal comes back HALTED.
 #[test]
 fn kill_halts_and_only_an_admin_with_totp_resumes() {
     let Some(capture) = capture() else { return };
@@ -239,6 +240,17 @@ fn kill_halts_and_only_an_admin_with_totp_resumes() {
     let output = interrupt(daemon);
     assert!(output.status.success(), "{}", stderr_of(&output));
 
+    // A restart rebuilds the state from the journal: still HALTED, by the same actor.
+    let restarted = start(&config, replay_port, &journal);
+    assert!(wait_until(30, || ctl(&addr, Some(&eye), &["status"])
+        .status
+        .success()));
+    let status = ctl_json(&addr, &eye, &["status"]);
+    assert_eq!(status["trading_state"], "halted", "{status}");
+    assert_eq!(status["state_actor"]["name"], "SIGUSR1");
+    assert_eq!(open(&eye), 0, "nothing quoted after the restart");
+    drop(interrupt(restarted));
+
     // The journal: the kill command and its actor, the state it caused, the cancels.
     let records = dump(&journal);
     let kill_at = records
@@ -268,18 +280,32 @@ fn kill_halts_and_only_an_admin_with_totp_resumes() {
         })
         .count();
     assert!(cancels >= 1, "the kill's cancels follow it: {after:?}");
-    let refusals = records
+    // Every refused resume is journaled with who tried and why.
+    let refused: Vec<(String, String)> = records
         .iter()
         .filter(|r| {
             r["kind"] == "admin"
                 && r["detail"]["command"] == "audit"
-                && r["detail"]["status"] != 200
+                && r["detail"]["endpoint"] == "resume"
         })
-        .count();
-    assert!(
-        refusals >= 3,
-        "the refused resumes are journaled with their identity"
-    );
+        .map(|r| {
+            (
+                r["detail"]["actor"]["name"].as_str().unwrap().to_owned(),
+                r["detail"]["refusal"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    for (who, why) in [
+        ("ops", "role_forbidden"),
+        ("root", "totp_required"),
+        ("root", "totp_invalid"),
+        ("root", "totp_replayed"),
+    ] {
+        assert!(
+            refused.iter().any(|(w, r)| w == who && r == why),
+            "{who} {why} in {refused:?}"
+        );
+    }
 }
 
 /// What a credential is.

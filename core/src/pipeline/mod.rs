@@ -156,6 +156,11 @@ impl<D: FrameDecoder, J: JournalSink, O: OutputSink> HotPath<D, J, O> {
         &self.output
     }
 
+    /// The output sink (benches and tests that collect outputs clear it).
+    pub fn output_mut(&mut self) -> &mut O {
+        &mut self.output
+    }
+
     pub fn into_parts(self) -> (Engine, J, O, Latency) {
         (self.engine, self.journal, self.output, self.latency)
     }

@@ -95,19 +95,27 @@ impl Default for RecentOrders {
 
 impl RecentOrders {
     /// Whether an order with `request`'s instrument, side, price and size was approved
-    /// less than `window_ns` ago.
+    /// less than `window_ns` ago. Walks newest first and stops at the first order out of
+    /// the window (they are recorded in time order), so it costs what the window holds.
     pub fn is_duplicate(&self, request: &OrderRequest, now_ns: u64, window_ns: u64) -> bool {
-        window_ns > 0
-            && self
-                .orders
-                .iter()
-                .any(|&(at, instrument, side, price, size)| {
-                    now_ns.saturating_sub(at) < window_ns
-                        && instrument == request.instrument
-                        && side == request.side
-                        && price == request.price_ticks
-                        && size == request.size_lots
-                })
+        if window_ns == 0 {
+            return false;
+        }
+        let len = self.orders.len();
+        for back in 1..=len {
+            let (at, instrument, side, price, size) = self.orders[(self.next + len - back) % len];
+            if now_ns.saturating_sub(at) >= window_ns {
+                return false;
+            }
+            if instrument == request.instrument
+                && side == request.side
+                && price == request.price_ticks
+                && size == request.size_lots
+            {
+                return true;
+            }
+        }
+        false
     }
 
     pub fn record(&mut self, request: &OrderRequest, now_ns: u64) {
@@ -195,6 +203,35 @@ mod tests {
         assert!(recent.is_duplicate(&request, 1_000 + 499, 500));
         assert!(!recent.is_duplicate(&request, 1_000 + 500, 500));
         assert!(!recent.is_duplicate(&request, 1_001, 0));
+        // After the ring wrapped, the newest orders are still found and the scan stops at
+        // the first one out of the window.
+        let mut recent = RecentOrders::default();
+        for n in 0..(RECENT_ORDERS as i64 + 10) {
+            let order = OrderRequest {
+                price_ticks: 1_000 + n,
+                ..request
+            };
+            recent.record(&order, 1_000 + n as u64);
+        }
+        let newest = OrderRequest {
+            price_ticks: 1_000 + RECENT_ORDERS as i64 + 9,
+            ..request
+        };
+        let evicted = OrderRequest {
+            price_ticks: 1_000,
+            ..request
+        };
+        assert!(recent.is_duplicate(&newest, 2_000, 10_000));
+        assert!(!recent.is_duplicate(&evicted, 2_000, 10_000));
+        assert!(
+            !recent.is_duplicate(&newest, 1_000_000, 10_000),
+            "out of the window"
+        );
+        let recent = {
+            let mut r = RecentOrders::default();
+            r.record(&request, 1_000);
+            r
+        };
         for other in [
             OrderRequest {
                 price_ticks: 101,

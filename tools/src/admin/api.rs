@@ -48,6 +48,41 @@ pub enum Endpoint {
     Metrics = 10,
 }
 
+/// The name of an audit record's endpoint code.
+pub fn endpoint_name(code: u8) -> &'static str {
+    match code {
+        1 => "status",
+        2 => "positions",
+        3 => "orders",
+        4 => "limits_get",
+        5 => "limits_set",
+        6 => "kill",
+        7 => "resume",
+        8 => "cancel_all",
+        9 => "strategy",
+        10 => "metrics",
+        _ => "unknown",
+    }
+}
+
+/// The name of an audit record's refusal code.
+pub fn refusal_name(code: u8) -> &'static str {
+    match code {
+        0 => "none",
+        1 => "token_missing",
+        2 => "token_malformed",
+        3 => "token_unknown",
+        4 => "role_forbidden",
+        5 => "totp_required",
+        6 => "totp_not_configured",
+        7 => "totp_invalid",
+        8 => "totp_replayed",
+        9 => "totp_locked_out",
+        REFUSAL_BAD_REQUEST => "bad_request",
+        _ => "unknown",
+    }
+}
+
 /// Refusal codes in audit records (0: none).
 fn refusal_code(error: AuthError) -> u8 {
     match error {
@@ -93,7 +128,9 @@ impl AdminState {
             status,
             latency,
             producer: Mutex::new(producer),
-            next_request: AtomicU32::new(1),
+            // Random start: ids must not repeat ones the journal rebuilt into the engine's
+            // recent outcomes before a restart (a match would answer for the wrong command).
+            next_request: AtomicU32::new(random_u32()),
             metrics_public,
             command_wait,
             started: Instant::now(),
@@ -102,7 +139,7 @@ impl AdminState {
 
     /// Publishes an admin input; returns its request id.
     fn publish(&self, actor: Actor, command: AdminCommand) -> u32 {
-        let request_id = self.next_request.fetch_add(1, Ordering::Relaxed);
+        let request_id = self.next_request.fetch_add(1, Ordering::Relaxed).max(1);
         let bytes = AdminInput {
             actor,
             request_id,
@@ -202,6 +239,15 @@ impl AdminState {
             tokio::time::sleep(Duration::from_millis(2)).await;
         }
     }
+}
+
+fn random_u32() -> u32 {
+    let mut bytes = [0_u8; 4];
+    // Without the OS's randomness, the clock's nanoseconds still differ between runs.
+    if getrandom::fill(&mut bytes).is_err() {
+        bytes = (unix_now_ns() as u32).to_le_bytes();
+    }
+    u32::from_le_bytes(bytes)
 }
 
 fn actor_of(identity: Option<&Identity>) -> Actor {
@@ -412,4 +458,46 @@ pub async fn set_limit(State(state): Shared, headers: HeaderMap, body: Bytes) ->
         second_factor: loosens,
     };
     state.command(&identity, command).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Proves the journal's audit records name each refusal with the code the caller got
+    // back, and every endpoint code has a name.
+    #[test]
+    fn audit_codes_name_what_the_caller_saw() {
+        for error in [
+            AuthError::Missing,
+            AuthError::Malformed,
+            AuthError::Unknown,
+            AuthError::Forbidden {
+                needed: Role::Admin,
+                have: Role::Viewer,
+            },
+            AuthError::TotpRequired,
+            AuthError::TotpNotConfigured,
+            AuthError::TotpInvalid,
+            AuthError::TotpReplayed,
+            AuthError::LockedOut { retry_after_s: 1 },
+        ] {
+            assert_eq!(refusal_name(refusal_code(error)), error.code());
+        }
+        assert_eq!(refusal_name(REFUSAL_BAD_REQUEST), "bad_request");
+        for endpoint in [
+            Endpoint::Status,
+            Endpoint::Positions,
+            Endpoint::Orders,
+            Endpoint::LimitsGet,
+            Endpoint::LimitsSet,
+            Endpoint::Kill,
+            Endpoint::Resume,
+            Endpoint::CancelAll,
+            Endpoint::Strategy,
+            Endpoint::Metrics,
+        ] {
+            assert_ne!(endpoint_name(endpoint as u8), "unknown", "{endpoint:?}");
+        }
+    }
 }
