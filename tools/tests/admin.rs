@@ -148,8 +148,11 @@ fn stderr_of(output: &Output) -> String {
 // command with its actor, the HALTED state with cause and actor, and the cancels it caused.
 // `traiderctl resume` is refused for the operator (exit 5), for the admin without a TOTP
 // code or with a wrong one (exit 4), works with a valid code (quoting resumes), and the
-// same code is never accepted twice (exit 4). SIGUSR1 then halts again, as actor SIGUSR1,
-// and a restart on the same journal comes back HALTED.
+// same code is never accepted twice (exit 4). An admin tightens a limit without a code (it
+// shows and binds), loosening needs the code, an off-grid value or an operator is refused;
+// the operator switches the strategy off and cancels everything, the admin switches it on
+// with a code. SIGUSR1 then halts again, as actor SIGUSR1, and a restart on the same journal
+// comes back HALTED.
 #[test]
 fn kill_halts_and_only_an_admin_with_totp_resumes() {
     let Some(capture) = capture() else { return };
@@ -220,6 +223,70 @@ fn kill_halts_and_only_an_admin_with_totp_resumes() {
         stderr_of(&again)
     );
     assert!(wait_until(20, || open(&eye) >= 1), "quoting resumed");
+
+    // Limits: an admin tightens one without a code and it binds; loosening needs the code.
+    let set = |who: &Ident, value: &str, totp: Option<&str>| {
+        let mut args = vec![
+            "limits",
+            "set",
+            "max_position",
+            value,
+            "--instrument",
+            "BTC-USD",
+        ];
+        if let Some(code) = totp {
+            args.extend(["--totp", code]);
+        }
+        ctl(&addr, Some(who), &args)
+    };
+    let tighter = set(&root, "0.0002", None);
+    assert_eq!(code_of(&tighter), 0, "{tighter:?}");
+    let limits = ctl_json(&addr, &eye, &["limits", "show"]);
+    assert_eq!(
+        limits["instruments"]["BTC-USD"]["max_position"], "0.0002",
+        "{limits}"
+    );
+    let looser = set(&root, "0.001", None);
+    assert_eq!(
+        code_of(&looser),
+        4,
+        "loosening needs the code: {}",
+        stderr_of(&looser)
+    );
+    let bad = set(&root, "0.000000001", None);
+    assert_eq!(code_of(&bad), 5, "off the size grid: {}", stderr_of(&bad));
+    let by_operator = set(&ops, "0.0001", None);
+    assert_eq!(code_of(&by_operator), 5, "{}", stderr_of(&by_operator));
+    // The reads in human form, and the operator's strategy switch and cancel-all.
+    for read in ["status", "positions", "orders", "limits"] {
+        let args: &[&str] = if read == "limits" {
+            &["limits", "show"]
+        } else {
+            &[read]
+        };
+        let output = ctl(&addr, Some(&eye), args);
+        assert_eq!(code_of(&output), 0, "{read}: {output:?}");
+        assert!(!output.stdout.is_empty(), "{read} printed nothing");
+    }
+    let off = ctl(&addr, Some(&ops), &["strategy", "disable"]);
+    assert_eq!(code_of(&off), 0, "{off:?}");
+    assert_eq!(
+        ctl_json(&addr, &eye, &["status"])["strategy_enabled"],
+        false
+    );
+    let cancel = ctl(&addr, Some(&ops), &["cancel-all"]);
+    assert_eq!(code_of(&cancel), 0, "{cancel:?}");
+    assert!(
+        wait_until(10, || open(&eye) == 0),
+        "cancel-all with the strategy off"
+    );
+    let on = ctl(
+        &addr,
+        Some(&root),
+        &["strategy", "enable", "--totp", &root.code(1)],
+    );
+    assert_eq!(code_of(&on), 0, "{on:?}");
+    assert!(wait_until(20, || open(&eye) >= 1), "quoting again");
 
     let status = std::process::Command::new("kill")
         .args(["-USR1", &daemon.id().to_string()])
