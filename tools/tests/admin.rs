@@ -315,7 +315,12 @@ fn kill_halts_and_only_an_admin_with_totp_resumes() {
     let status = ctl_json(&addr, &eye, &["status"]);
     assert_eq!(status["trading_state"], "halted", "{status}");
     assert_eq!(status["state_actor"]["name"], "SIGUSR1");
-    assert_eq!(open(&eye), 0, "nothing quoted after the restart");
+    assert!(
+        wait_until(10, || open(&eye) == 0),
+        "nothing working after the restart"
+    );
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    assert_eq!(open(&eye), 0, "and nothing quoted while halted");
     drop(interrupt(restarted));
 
     // The journal: the kill command and its actor, the state it caused, the cancels.

@@ -411,9 +411,24 @@ impl Engine {
             .retired(id)
             .ok_or(crate::order::OmsError::UnknownOrder)?
             .request;
+        self.oms.on_late_fill(id, size_lots)?;
+        self.counters.late_fills += 1;
+        self.book_fill(id, request, price_ticks, size_lots, liquidity, fee)
+    }
+
+    /// A fill the order manager took: the position, the counters, the decision, and the
+    /// execution throttle.
+    fn book_fill(
+        &mut self,
+        id: ClientOrderId,
+        request: crate::order::OrderRequest,
+        price_ticks: i64,
+        size_lots: i64,
+        liquidity: crate::sim::Liquidity,
+        fee: crate::num::Money,
+    ) -> Result<(), crate::order::OmsError> {
         let index = request.instrument.index();
         let spec = self.instruments.specs[index].ok_or(crate::order::OmsError::UnknownOrder)?;
-        self.oms.on_late_fill(id, size_lots)?;
         self.instruments.positions[index].apply_fill(
             &spec,
             request.side,
@@ -422,7 +437,6 @@ impl Engine {
             fee,
         );
         self.counters.fills += 1;
-        self.counters.late_fills += 1;
         self.decisions.push(Decision::Fill {
             id,
             instrument: request.instrument,
@@ -972,28 +986,7 @@ impl Engine {
                     .ok_or(crate::order::OmsError::UnknownOrder)?
                     .request;
                 self.oms.on_fill(id, size_lots)?;
-                let index = request.instrument.index();
-                let spec =
-                    self.instruments.specs[index].ok_or(crate::order::OmsError::UnknownOrder)?;
-                self.instruments.positions[index].apply_fill(
-                    &spec,
-                    request.side,
-                    price_ticks,
-                    size_lots,
-                    fee,
-                );
-                self.counters.fills += 1;
-                self.decisions.push(Decision::Fill {
-                    id,
-                    instrument: request.instrument,
-                    side: request.side,
-                    price_ticks,
-                    size_lots,
-                    liquidity,
-                    fee,
-                });
-                self.touched |= 1 << index;
-                self.after_fill();
+                self.book_fill(id, request, price_ticks, size_lots, liquidity, fee)?;
             }
             VenueReport::Cancelled { id } => {
                 self.touch_order(id);
