@@ -199,7 +199,7 @@ pub fn kill_in_hot_path(
             slot.fill(step.kind, CONN_ID, now_ns, stamp.raw(), data);
             hot.process(&slot);
         }
-        hot_output_clear(&mut hot);
+        hot.output_mut().clear();
         let kill = admin_input(AdminCommand::Kill { flatten: false }, Role::Operator);
         slot.fill(InputKind::Admin, 0, now_ns, stamp.raw(), &kill);
         hot.process(&slot);
@@ -223,17 +223,9 @@ pub fn kill_in_hot_path(
         );
         slot.fill(InputKind::Admin, 0, now_ns, stamp.raw(), &resume);
         hot.process(&slot);
-        hot_output_clear(&mut hot);
+        hot.output_mut().clear();
     }
     Ok(latency)
-}
-
-fn hot_output_clear<D, J>(hot: &mut HotPath<D, J, Vec<Output>>)
-where
-    D: traider_core::event::FrameDecoder,
-    J: traider_core::pipeline::JournalSink,
-{
-    hot.output_mut().clear();
 }
 
 fn admin_input(command: AdminCommand, role: Role) -> Vec<u8> {

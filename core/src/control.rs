@@ -167,9 +167,9 @@ impl Control {
         self.strategy_last
     }
 
-    /// (P&L at the start of the day, session high, last P&L seen).
-    pub fn pnl_marks(&self) -> (Money, Money, Money) {
-        (self.day_start_pnl, self.session_high_pnl, self.last_pnl)
+    /// (P&L at the start of the day, the session high): the loss limits' references.
+    pub fn pnl_marks(&self) -> (Money, Money) {
+        (self.day_start_pnl, self.session_high_pnl)
     }
 
     /// Moves to `state` unless the current state is already at least as strict; returns the

@@ -328,7 +328,7 @@ impl Engine {
             *slot = Some(*order);
         }
         let control = self.control();
-        let (pnl_day_start, pnl_session_high, _) = control.pnl_marks();
+        let (pnl_day_start, pnl_session_high) = control.pnl_marks();
         StatusSnapshot {
             now_ns: self.now_ns(),
             counters: self.counters,

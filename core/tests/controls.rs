@@ -59,6 +59,13 @@ fn trading_at(settings: EngineSettings, bid: i64, ask: i64) -> Engine {
     engine
 }
 
+/// The venue confirms the cancels of the maker's first bid and ask (ids 1 and 2).
+fn confirm_cancels(engine: &mut Engine, ts_ns: u64) {
+    for counter in [1, 2] {
+        step_venue(engine, ts_ns, VenueEvent::Cancelled { id: id(counter) });
+    }
+}
+
 fn outcome(decisions: &[Decision]) -> Option<AdminOutcome> {
     decisions.iter().find_map(|d| match d {
         Decision::AdminDone { outcome, .. } => Some(*outcome),
@@ -112,13 +119,7 @@ fn kill_halts_and_cancels_everything() {
         commands,
         vec![(OrderAction::Cancel, id(1)), (OrderAction::Cancel, id(2))]
     );
-    for counter in [1, 2] {
-        step_venue(
-            &mut engine,
-            T0 + 6 * MS,
-            VenueEvent::Cancelled { id: id(counter) },
-        );
-    }
+    confirm_cancels(&mut engine, T0 + 6 * MS);
     let (_, commands) = step(
         &mut engine,
         T0 + 7 * MS,
@@ -141,13 +142,7 @@ fn resume_needs_an_admin_and_the_second_factor() {
         ops(),
         AdminCommand::Kill { flatten: false },
     );
-    for counter in [1, 2] {
-        step_venue(
-            &mut engine,
-            T0 + 5 * MS,
-            VenueEvent::Cancelled { id: id(counter) },
-        );
-    }
+    confirm_cancels(&mut engine, T0 + 5 * MS);
     let resume = |second_factor| AdminCommand::Resume { second_factor };
     let (decisions, _) = step_admin(&mut engine, T0 + 6 * MS, ops(), resume(true));
     assert_eq!(outcome(&decisions), Some(AdminOutcome::RefusedRole));
@@ -196,13 +191,7 @@ fn strategy_switch_and_cancel_all() {
         cause: StateCause::Operator,
         actor: ops()
     }));
-    for counter in [1, 2] {
-        step_venue(
-            &mut engine,
-            T0 + 6 * MS,
-            VenueEvent::Cancelled { id: id(counter) },
-        );
-    }
+    confirm_cancels(&mut engine, T0 + 6 * MS);
     let (_, commands) = step(
         &mut engine,
         T0 + 7 * MS,
@@ -284,13 +273,7 @@ fn limits_change_at_runtime() {
     }
     // The maker's next bid breaks the lowered limit.
     step_admin(&mut engine, T0 + 6 * MS, ops(), AdminCommand::CancelAll);
-    for counter in [1, 2] {
-        step_venue(
-            &mut engine,
-            T0 + 7 * MS,
-            VenueEvent::Cancelled { id: id(counter) },
-        );
-    }
+    confirm_cancels(&mut engine, T0 + 7 * MS);
     let (decisions, _) = step(
         &mut engine,
         T0 + 8 * MS,

@@ -95,25 +95,6 @@ fn admin_config(dir: &Path, port: u16, idents: &[&Ident], extra: &str) -> PathBu
     path
 }
 
-fn start(config: &Path, replay_port: u16, journal: &Path) -> Proc {
-    let child = traiderd()
-        .args(["run", "--json", "--config"])
-        .arg(config)
-        .arg("--journal-dir")
-        .arg(journal)
-        .env("TRAIDER_WS_URL", format!("ws://127.0.0.1:{replay_port}"))
-        .env(
-            "TRAIDER_REST_URL",
-            format!("http://127.0.0.1:{replay_port}"),
-        )
-        .env("RUST_LOG", "warn")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("traiderd starts");
-    proc_of(child)
-}
-
 /// Runs `traiderctl` against `addr` as `ident` with `args`.
 fn ctl(addr: &str, ident: Option<&Ident>, args: &[&str]) -> Output {
     let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_traiderctl"));
@@ -166,7 +147,7 @@ fn kill_halts_and_only_an_admin_with_totp_resumes() {
     let port = free_port();
     let config = admin_config(dir.path(), port, &[&ops, &root, &eye], "");
     let journal = dir.path().join("journal");
-    let daemon = start(&config, replay_port, &journal);
+    let daemon = start_daemon(&config, replay_port, &journal);
     let addr = format!("127.0.0.1:{port}");
     let open = |who: &Ident| ctl_json(&addr, who, &["orders"])["count"].as_u64().unwrap();
     let quoting = wait_until(45, || {
@@ -308,7 +289,7 @@ fn kill_halts_and_only_an_admin_with_totp_resumes() {
     assert!(output.status.success(), "{}", stderr_of(&output));
 
     // A restart rebuilds the state from the journal: still HALTED, by the same actor.
-    let restarted = start(&config, replay_port, &journal);
+    let restarted = start_daemon(&config, replay_port, &journal);
     assert!(wait_until(30, || ctl(&addr, Some(&eye), &["status"])
         .status
         .success()));
@@ -459,7 +440,7 @@ fn endpoint_role_credential_matrix() {
     let mut all: Vec<&Ident> = vec![&ops, &eye];
     all.extend(admins.iter());
     let config = admin_config(dir.path(), port, &all, "totp_failures_max = 100");
-    let daemon = start(&config, replay_port, &dir.path().join("journal"));
+    let daemon = start_daemon(&config, replay_port, &dir.path().join("journal"));
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -638,7 +619,7 @@ fn repeated_bad_codes_lock_the_admin_out() {
     let root = ident("root", "admin");
     let port = free_port();
     let config = admin_config(dir.path(), port, &[&root], "totp_failures_max = 3");
-    let daemon = start(&config, replay_port, &dir.path().join("journal"));
+    let daemon = start_daemon(&config, replay_port, &dir.path().join("journal"));
     let addr = format!("127.0.0.1:{port}");
     assert!(wait_until(30, || ctl(&addr, Some(&root), &["status"])
         .status
@@ -682,7 +663,7 @@ fn metrics_pass_promtool_and_match_the_latency_summary() {
     let eye = ident("eye", "viewer");
     let port = free_port();
     let config = admin_config(dir.path(), port, &[&eye], "");
-    let daemon = start(&config, replay_port, &dir.path().join("journal"));
+    let daemon = start_daemon(&config, replay_port, &dir.path().join("journal"));
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -764,7 +745,7 @@ fn tls_off_loopback_and_plain_http_only_on_loopback() {
         key.display()
     );
     let config = admin_config(dir.path(), port, &[&eye], &tls);
-    let daemon = start(&config, replay_port, &dir.path().join("journal"));
+    let daemon = start_daemon(&config, replay_port, &dir.path().join("journal"));
     let https = format!("https://127.0.0.1:{port}");
     let ca = cert.to_str().unwrap();
     assert!(

@@ -161,7 +161,6 @@ async fn metrics(State(served): Shared, headers: HeaderMap) -> Response {
 /// The running endpoint; dropping it does not stop it, [`AdminServer::stop`] does.
 pub struct AdminServer {
     pub addr: SocketAddr,
-    pub tls: bool,
     handle: axum_server::Handle<SocketAddr>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -211,15 +210,9 @@ impl AdminServer {
                 })
             }
         };
-        let tls = config.tls();
-        let scheme = if tls { "https" } else { "http" };
+        let scheme = if config.tls() { "https" } else { "http" };
         tracing::info!(url = %format!("{scheme}://{addr}"), "admin endpoint listening");
-        Ok(Self {
-            addr,
-            tls,
-            handle,
-            task,
-        })
+        Ok(Self { addr, handle, task })
     }
 
     /// Stops accepting, lets requests in flight finish (up to a second).

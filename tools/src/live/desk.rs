@@ -61,22 +61,20 @@ impl VenueIn {
 
     /// Publishes an admin command (the dead-man switch's kill).
     pub fn publish_admin(&self, input: traider_core::admin::AdminInput) {
-        let bytes = input.to_bytes();
-        let mut producer = self
-            .producer
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        producer.publish(InputKind::Admin, 0, unix_now_ns(), &bytes);
+        self.publish_input(InputKind::Admin, &input.to_bytes());
     }
 
     pub fn publish(&self, event: VenueEvent) {
         tracing::debug!(event = event.name(), ?event, "venue event");
-        let bytes = event.to_bytes();
+        self.publish_input(InputKind::Venue, &event.to_bytes());
+    }
+
+    fn publish_input(&self, kind: InputKind, bytes: &[u8]) {
         let mut producer = self
             .producer
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        producer.publish(InputKind::Venue, 0, unix_now_ns(), &bytes);
+        producer.publish(kind, 0, unix_now_ns(), bytes);
     }
 }
 
