@@ -15,13 +15,13 @@ use crate::session::{CONN_ID, FrameClass, Session};
 use crate::throughput::CountSink;
 use anyhow::Context;
 use hdrhistogram::Histogram;
-use traider_core::decision::{DECISION_BYTES_MAX, record_kind};
 use traider_core::engine::Engine;
 use traider_core::event::{DecodedBatch, FrameDecoder, FrameKind};
 use traider_core::input::InputKind;
-use traider_core::pipeline::JournalSink;
 use traider_core::pipeline::latency::Stamp;
 use traider_core::pipeline::ring::{Output, OutputSink};
+use traider_core::pipeline::{append_decisions, append_input};
+use traider_core::record::InputRecord;
 use traider_tools::config::DaemonConfig;
 use traider_tools::hot;
 use traider_tools::journal_sink::Journal;
@@ -74,21 +74,17 @@ pub fn attribute(
             (InputKind::Products, None) => (&session.products[..], 0),
             _ => (&[][..], CONN_ID),
         };
-        let conn = conn_id.to_le_bytes();
         let t0 = stamp.raw();
-        let appended = match step.kind {
-            InputKind::MdFrame => {
-                journal.append(record_kind::INPUT_MD_FRAME, step.ts_ns, &[&conn, data])
-            }
-            InputKind::Products => journal.append(record_kind::INPUT_PRODUCTS, step.ts_ns, &[data]),
-            InputKind::Feed(control) => journal.append(
-                record_kind::INPUT_FEED,
-                step.ts_ns,
-                &[&conn, &[control as u8]],
-            ),
-            // Recorded sessions carry no live venue reports.
-            InputKind::Timer | InputKind::Venue | InputKind::Admin | InputKind::Shutdown => Ok(0),
-        };
+        // Recorded sessions carry no timers, venue reports or admin commands.
+        let appended = append_input(
+            &mut journal,
+            &InputRecord {
+                kind: step.kind,
+                conn_id,
+                data,
+            },
+            step.ts_ns,
+        );
         failures += u64::from(appended.is_err());
         let t1 = stamp.raw();
         engine.begin_input(step.ts_ns);
@@ -119,13 +115,7 @@ pub fn attribute(
         let t6 = stamp.raw();
         engine.emit_orders();
         let t7 = stamp.raw();
-        let now_ns = engine.now_ns();
-        let mut buf = [0_u8; DECISION_BYTES_MAX];
-        for decision in engine.decisions() {
-            let len = decision.encode(&mut buf);
-            let appended = journal.append(decision.record_kind(), now_ns, &[&buf[..len]]);
-            failures += u64::from(appended.is_err());
-        }
+        failures += append_decisions(&mut journal, engine.decisions(), engine.now_ns()).1;
         let t8 = stamp.raw();
         let commands = engine.commands().len();
         for &command in engine.commands() {

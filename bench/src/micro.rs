@@ -222,7 +222,7 @@ impl BookFixture {
 }
 
 /// Journal appends alone: every update frame appended as the hot path journals it
-/// (`INPUT_MD_FRAME`: connection id, then the frame), `passes` times, into a fresh journal in a
+/// (an `md_frame` record: connection id, then the frame), `passes` times, into a fresh journal in a
 /// temporary directory under `parent`. One sample per append; also returns the minor page
 /// faults the process took per append (the mmap's pages fault in as the journal grows).
 pub fn journal_appends(
@@ -232,8 +232,9 @@ pub fn journal_appends(
     passes: usize,
 ) -> anyhow::Result<(Histogram<u64>, f64)> {
     use anyhow::Context;
-    use traider_core::decision::record_kind;
-    use traider_core::pipeline::JournalSink;
+    use traider_core::input::InputKind;
+    use traider_core::pipeline::append_input;
+    use traider_core::record::InputRecord;
     let dir = tempfile::Builder::new()
         .prefix("traider-bench-journal")
         .tempdir_in(parent)
@@ -241,7 +242,6 @@ pub fn journal_appends(
     let (mut journal, _) = traider_tools::journal_sink::Journal::open(dir.path(), &config.journal)
         .context("cannot open the bench journal")?;
     let frames: Vec<&[u8]> = session.updates().map(|f| &f.data[..]).collect();
-    let conn = crate::session::CONN_ID.to_le_bytes();
     let stamp = Stamp::default();
     let mut hist = crate::histogram();
     let faults_before = crate::minor_faults();
@@ -249,13 +249,12 @@ pub fn journal_appends(
     for pass in 0..passes as u64 {
         for (index, frame) in frames.iter().enumerate() {
             let start = stamp.raw();
-            let ok = journal
-                .append(
-                    record_kind::INPUT_MD_FRAME,
-                    pass * 1_000_000 + index as u64,
-                    &[&conn, frame],
-                )
-                .is_ok();
+            let input = InputRecord {
+                kind: InputKind::MdFrame,
+                conn_id: crate::session::CONN_ID,
+                data: frame,
+            };
+            let ok = append_input(&mut journal, &input, pass * 1_000_000 + index as u64).is_ok();
             let end = stamp.raw();
             anyhow::ensure!(ok, "the bench journal refused an append");
             hist.saturating_record(stamp.delta_ns(start, end).max(1));

@@ -7,42 +7,19 @@
 use crate::event::{LevelChange, Side};
 use crate::ladder::{Ladder, LadderFull, SetOutcome};
 
-/// Why a book is not fit to trade on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(u8)]
-pub enum StaleCause {
-    /// No snapshot received yet on the current connection.
-    AwaitingSnapshot = 1,
-    /// A `sequence_num` gap on its connection.
-    SequenceGap = 2,
-    /// Its connection closed.
-    Disconnected = 3,
-    /// Its connection's heartbeats stopped.
-    HeartbeatSilence = 4,
-    /// An update could not be applied (capacity or malformed levels).
-    BadUpdate = 5,
-}
-
-impl StaleCause {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::AwaitingSnapshot => "awaiting_snapshot",
-            Self::SequenceGap => "sequence_gap",
-            Self::Disconnected => "disconnected",
-            Self::HeartbeatSilence => "heartbeat_silence",
-            Self::BadUpdate => "bad_update",
-        }
-    }
-
-    pub fn from_u8(code: u8) -> Option<Self> {
-        match code {
-            1 => Some(Self::AwaitingSnapshot),
-            2 => Some(Self::SequenceGap),
-            3 => Some(Self::Disconnected),
-            4 => Some(Self::HeartbeatSilence),
-            5 => Some(Self::BadUpdate),
-            _ => None,
-        }
+crate::wire::code_enum! {
+    /// Why a book is not fit to trade on.
+    pub enum StaleCause {
+        /// No snapshot received yet on the current connection.
+        AwaitingSnapshot = 1 "awaiting_snapshot",
+        /// A `sequence_num` gap on its connection.
+        SequenceGap = 2 "sequence_gap",
+        /// Its connection closed.
+        Disconnected = 3 "disconnected",
+        /// Its connection's heartbeats stopped.
+        HeartbeatSilence = 4 "heartbeat_silence",
+        /// An update could not be applied (capacity or malformed levels).
+        BadUpdate = 5 "bad_update",
     }
 }
 

@@ -21,88 +21,39 @@ use crate::num::Money;
 use crate::risk::GlobalLimits;
 use crate::risk::window::RateWindow;
 
-/// What orders may do.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-#[repr(u8)]
-pub enum TradingState {
-    Active = 0,
-    /// Only orders that reduce a position pass.
-    Reducing = 1,
-    /// Nothing passes (but the kill switch's flattening), every open order is cancelled.
-    Halted = 2,
-}
-
-impl TradingState {
-    pub fn from_u8(code: u8) -> Option<Self> {
-        [Self::Active, Self::Reducing, Self::Halted]
-            .get(usize::from(code))
-            .copied()
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Active => "active",
-            Self::Reducing => "reducing",
-            Self::Halted => "halted",
-        }
+crate::wire::code_enum! {
+    /// What orders may do.
+    #[derive(PartialOrd, Ord)]
+    pub enum TradingState {
+        Active = 0 "active",
+        /// Only orders that reduce a position pass.
+        Reducing = 1 "reducing",
+        /// Nothing passes (but the kill switch's flattening), every open order is cancelled.
+        Halted = 2 "halted",
     }
 }
 
-/// Why the trading state or the strategy switch moved.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(u8)]
-pub enum StateCause {
-    /// The daemon started.
-    Start = 0,
-    /// An operator's kill command.
-    Kill = 1,
-    /// SIGUSR1.
-    Signal = 2,
-    /// The dead-man switch (when configured to kill).
-    DeadMan = 3,
-    DailyLoss = 4,
-    Drawdown = 5,
-    /// An admin's resume.
-    Resume = 6,
-    /// The execution throttle (fills in a window).
-    ExecutionThrottle = 7,
-    /// An operator switched the strategy off, or an admin on.
-    Operator = 8,
-    /// An operator's cancel-all.
-    CancelAll = 9,
-}
-
-impl StateCause {
-    pub const ALL: [StateCause; 10] = [
-        Self::Start,
-        Self::Kill,
-        Self::Signal,
-        Self::DeadMan,
-        Self::DailyLoss,
-        Self::Drawdown,
-        Self::Resume,
-        Self::ExecutionThrottle,
-        Self::Operator,
-        Self::CancelAll,
-    ];
-
-    pub fn from_u8(code: u8) -> Option<Self> {
-        Self::ALL.get(usize::from(code)).copied()
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Start => "start",
-            Self::Kill => "kill",
-            Self::Signal => "signal",
-            Self::DeadMan => "dead_man",
-            Self::DailyLoss => "daily_loss",
-            Self::Drawdown => "drawdown",
-            Self::Resume => "resume",
-            Self::ExecutionThrottle => "execution_throttle",
-            Self::Operator => "operator",
-            Self::CancelAll => "cancel_all",
-        }
+crate::wire::code_enum! {
+    /// Why the trading state or the strategy switch moved.
+    pub enum StateCause {
+        /// The daemon started.
+        Start = 0 "start",
+        /// An operator's kill command.
+        Kill = 1 "kill",
+        /// SIGUSR1.
+        Signal = 2 "signal",
+        /// The dead-man switch (when configured to kill).
+        DeadMan = 3 "dead_man",
+        DailyLoss = 4 "daily_loss",
+        Drawdown = 5 "drawdown",
+        /// An admin's resume.
+        Resume = 6 "resume",
+        /// The execution throttle (fills in a window).
+        ExecutionThrottle = 7 "execution_throttle",
+        /// An operator switched the strategy off, or an admin on.
+        Operator = 8 "operator",
+        /// An operator's cancel-all.
+        CancelAll = 9 "cancel_all",
     }
 }
 

@@ -8,12 +8,13 @@
 use crate::instrument::{InstrumentId, InstrumentSpec};
 use std::ops::Range;
 
-/// Order and book side. In a book, `Buy` is the bid side and `Sell` the ask (offer) side.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-#[repr(u8)]
-pub enum Side {
-    Buy = 0,
-    Sell = 1,
+crate::wire::code_enum! {
+    /// Order and book side. In a book, `Buy` is the bid side and `Sell` the ask (offer) side.
+    #[derive(PartialOrd, Ord)]
+    pub enum Side {
+        Buy = 0 "buy",
+        Sell = 1 "sell",
+    }
 }
 
 impl Side {
@@ -29,21 +30,6 @@ impl Side {
         match self {
             Side::Buy => 1,
             Side::Sell => -1,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Side::Buy => "buy",
-            Side::Sell => "sell",
-        }
-    }
-
-    pub fn from_u8(code: u8) -> Option<Side> {
-        match code {
-            0 => Some(Side::Buy),
-            1 => Some(Side::Sell),
-            _ => None,
         }
     }
 }
@@ -162,41 +148,25 @@ impl DecodedBatch {
     }
 }
 
-/// Why a frame could not be decoded. A small `Copy` enum so the hot thread can count it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
-#[repr(u8)]
-pub enum DecodeError {
-    #[error("not valid JSON")]
-    Json = 1,
-    #[error("valid JSON of the wrong shape (missing or mistyped field)")]
-    Shape = 2,
-    #[error("a price or size is not a number on the instrument's grid")]
-    Number = 3,
-    #[error("more levels or trades than the configured limits")]
-    TooLarge = 4,
-    #[error("market data for an instrument whose rules are not known yet")]
-    NoInstrument = 5,
+crate::wire::code_enum! {
+    /// Why a frame could not be decoded. A small `Copy` enum so the hot thread can count it.
+    #[derive(thiserror::Error)]
+    pub enum DecodeError {
+        #[error("not valid JSON")]
+        Json = 1 "json",
+        #[error("valid JSON of the wrong shape (missing or mistyped field)")]
+        Shape = 2 "shape",
+        #[error("a price or size is not a number on the instrument's grid")]
+        Number = 3 "number",
+        #[error("more levels or trades than the configured limits")]
+        TooLarge = 4 "too_large",
+        #[error("market data for an instrument whose rules are not known yet")]
+        NoInstrument = 5 "no_instrument",
+    }
 }
 
 impl DecodeError {
-    pub const ALL: [DecodeError; 5] = [
-        Self::Json,
-        Self::Shape,
-        Self::Number,
-        Self::TooLarge,
-        Self::NoInstrument,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Json => "json",
-            Self::Shape => "shape",
-            Self::Number => "number",
-            Self::TooLarge => "too_large",
-            Self::NoInstrument => "no_instrument",
-        }
-    }
-
+    /// Index into per-error counters (codes start at 1).
     pub fn index(self) -> usize {
         self as usize - 1
     }

@@ -5,43 +5,20 @@
 //! knows. `ts_pub_raw` is a `quanta` raw counter for latency instrumentation only; it is never
 //! journaled and never feeds a decision.
 
-/// Connection health changes reported by a gateway's cold thread.
-///
-/// They travel through the ring and the journal like market data, so the engine reacts to
-/// them deterministically on replay.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(u8)]
-pub enum FeedControl {
-    /// A new market-data connection opened; its `sequence_num` counter starts afresh.
-    Connected = 1,
-    /// The connection closed or failed; every book it fed is stale until a new snapshot.
-    Disconnected = 2,
-    /// No heartbeat arrived within the configured limit; books are stale.
-    HeartbeatSilence = 3,
-    /// The gateway asked the venue for fresh snapshots (after a gap) on this connection.
-    Resubscribed = 4,
-}
-
-impl FeedControl {
-    /// Decodes the wire/journal byte; `None` for an unknown code.
-    pub fn from_u8(code: u8) -> Option<Self> {
-        match code {
-            1 => Some(Self::Connected),
-            2 => Some(Self::Disconnected),
-            3 => Some(Self::HeartbeatSilence),
-            4 => Some(Self::Resubscribed),
-            _ => None,
-        }
-    }
-
-    /// Short stable name for logs and reports.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Connected => "connected",
-            Self::Disconnected => "disconnected",
-            Self::HeartbeatSilence => "heartbeat_silence",
-            Self::Resubscribed => "resubscribed",
-        }
+crate::wire::code_enum! {
+    /// Connection health changes reported by a gateway's cold thread.
+    ///
+    /// They travel through the ring and the journal like market data, so the engine reacts
+    /// to them deterministically on replay.
+    pub enum FeedControl {
+        /// A new market-data connection opened; its `sequence_num` counter starts afresh.
+        Connected = 1 "connected",
+        /// The connection closed or failed; every book it fed is stale until a new snapshot.
+        Disconnected = 2 "disconnected",
+        /// No heartbeat arrived within the configured limit; books are stale.
+        HeartbeatSilence = 3 "heartbeat_silence",
+        /// The gateway asked the venue for fresh snapshots (after a gap) on this connection.
+        Resubscribed = 4 "resubscribed",
     }
 }
 

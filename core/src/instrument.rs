@@ -6,7 +6,8 @@
 use crate::num::{Increment, MONEY_SCALE, MONEY_SPARE_DIGITS, Money, NumError};
 
 /// Dense index of a configured instrument (its position in the config's product list).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(transparent)]
 pub struct InstrumentId(pub u16);
 
 impl InstrumentId {

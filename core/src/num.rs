@@ -219,6 +219,19 @@ fn parse_decimal_natural(text: &[u8]) -> Result<(u128, u32), NumError> {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Money(pub i128);
 
+/// The JSON form of money: its exact decimal text (`"-0.0125"`).
+impl serde::Serialize for Money {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&self.display())
+    }
+}
+
+/// The JSON form of an `i128` (a limit's value in its unit): decimal text, as JSON readers
+/// lose integers past 2^53.
+pub fn serialize_i128_text<S: serde::Serializer>(value: &i128, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(value)
+}
+
 impl Money {
     pub const ZERO: Money = Money(0);
 

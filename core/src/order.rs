@@ -70,6 +70,34 @@ impl ClientOrderId {
     }
 }
 
+impl serde::Serialize for ClientOrderId {
+    /// The text [`std::fmt::Display`] writes.
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// A venue's order id (a UUID, kept as 128 bits) as text: `8-4-4-4-12` lowercase hex.
+pub fn venue_ref_text(venue_ref: u128) -> String {
+    let hex = format!("{venue_ref:032x}");
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..]
+    )
+}
+
+/// The JSON form of a venue's order id: [`venue_ref_text`].
+pub fn serialize_venue_ref<S: serde::Serializer>(
+    venue_ref: &u128,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&venue_ref_text(*venue_ref))
+}
+
 impl std::fmt::Display for ClientOrderId {
     /// UUID-shaped text, as Coinbase recommends for `client_order_id`.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -84,14 +112,14 @@ impl std::fmt::Display for ClientOrderId {
     }
 }
 
-/// How an order executes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(u8)]
-pub enum TimeInForce {
-    /// Rests until cancelled; `post_only` orders refuse to take liquidity.
-    GoodTillCancel = 0,
-    /// Takes what it can at the limit price, the rest is cancelled.
-    ImmediateOrCancel = 1,
+crate::wire::code_enum! {
+    /// How an order executes.
+    pub enum TimeInForce {
+        /// Rests until cancelled; `post_only` orders refuse to take liquidity.
+        GoodTillCancel = 0 "gtc",
+        /// Takes what it can at the limit price, the rest is cancelled.
+        ImmediateOrCancel = 1 "ioc",
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -123,7 +151,7 @@ impl OrderState {
 }
 
 /// What an order asks for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct OrderRequest {
     pub instrument: InstrumentId,
     pub side: Side,

@@ -29,45 +29,27 @@ pub struct SimParams {
     pub taker_fee_centi_bps: u32,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(u8)]
-pub enum Liquidity {
-    Maker = 0,
-    Taker = 1,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(u8)]
-pub enum VenueReject {
-    /// A post-only order would have taken liquidity.
-    PostOnlyWouldCross = 1,
-    /// The instrument has no two-sided book at the venue.
-    NoMarket = 2,
-    /// The live venue answered the create with `success: false` (any other reason).
-    Refused = 3,
-    /// The order never reached the venue: reconciliation found no trace of it there after
-    /// the send was lost (a crash between journal append and send, or every retry failed).
-    NotSent = 4,
-}
-
-impl VenueReject {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::PostOnlyWouldCross => "post_only_would_cross",
-            Self::NoMarket => "no_market",
-            Self::Refused => "refused",
-            Self::NotSent => "not_sent",
-        }
+crate::wire::code_enum! {
+    /// Whether a fill added liquidity (a resting order) or took it.
+    pub enum Liquidity {
+        Maker = 0 "maker",
+        Taker = 1 "taker",
     }
+}
 
-    pub fn from_u8(code: u8) -> Option<Self> {
-        match code {
-            1 => Some(Self::PostOnlyWouldCross),
-            2 => Some(Self::NoMarket),
-            3 => Some(Self::Refused),
-            4 => Some(Self::NotSent),
-            _ => None,
-        }
+crate::wire::code_enum! {
+    /// Why a venue refused an order.
+    pub enum VenueReject {
+        /// A post-only order would have taken liquidity.
+        PostOnlyWouldCross = 1 "post_only_would_cross",
+        /// The instrument has no two-sided book at the venue.
+        NoMarket = 2 "no_market",
+        /// The live venue answered the create with `success: false` (any other reason).
+        Refused = 3 "refused",
+        /// The order never reached the venue: reconciliation found no trace of it there
+        /// after the send was lost (a crash between journal append and send, or every retry
+        /// failed).
+        NotSent = 4 "not_sent",
     }
 }
 

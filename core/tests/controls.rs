@@ -112,7 +112,7 @@ fn kill_halts_and_cancels_everything() {
         })
         .collect();
     let control = Reason::Control {
-        cause: StateCause::Kill as i64,
+        cause: StateCause::Kill,
     };
     assert_eq!(cancelled, vec![(id(1), control), (id(2), control)]);
     assert_eq!(
@@ -441,7 +441,7 @@ fn reducing_cancels_what_could_grow_the_position() {
                 id,
                 reason: Reason::Control { cause },
                 ..
-            } if *cause == StateCause::Drawdown as i64 => Some(*id),
+            } if *cause == StateCause::Drawdown => Some(*id),
             _ => None,
         })
         .collect();

@@ -366,7 +366,8 @@ fn scripted_live_session() {
             _ => None,
         })
         .collect();
-    assert_eq!(cancelled, vec![(id(1), 4), (id(2), 4)]);
+    let silent = GateCause::UserChannelSilent;
+    assert_eq!(cancelled, vec![(id(1), silent), (id(2), silent)]);
     assert_eq!(
         commands,
         vec![(OrderAction::Cancel, id(1)), (OrderAction::Cancel, id(2))]

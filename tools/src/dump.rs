@@ -4,8 +4,9 @@ use anyhow::Context;
 use serde_json::{Value, json};
 use std::io::Write;
 use std::path::Path;
-use traider_core::decision::{Decision, record_kind};
-use traider_core::input::FeedControl;
+use traider_core::admin::AdminInput;
+use traider_core::input::InputKind;
+use traider_core::record::{InputRecord, Record as JournalRecord, RecordKind};
 use traider_core::venue::VenueEvent;
 use traider_journal::{JournalReader, Record};
 
@@ -69,270 +70,64 @@ pub fn format_ts(ts_ns: u64) -> String {
 
 /// A record's kind name (`md_frame`, `fill`, …; `unknown` for a kind this build does not
 /// know).
-pub fn kind_name(kind: u16, payload: &[u8]) -> &'static str {
-    match kind {
-        record_kind::INPUT_MD_FRAME => "md_frame",
-        record_kind::INPUT_PRODUCTS => "products",
-        record_kind::INPUT_FEED => "feed",
-        record_kind::INPUT_TIMER => "timer",
-        record_kind::INPUT_VENUE => "venue",
-        record_kind::INPUT_ADMIN => "admin",
-        kind => Decision::decode(kind, payload).map_or("unknown", |d| d.name()),
-    }
+pub fn kind_name(kind: u16) -> &'static str {
+    RecordKind::from_u16(kind).map_or("unknown", RecordKind::as_str)
 }
 
 /// A record's kind name and its decoded content.
 pub fn describe(record: &Record<'_>) -> (&'static str, Value) {
-    let conn_and_rest = |payload: &[u8]| -> Option<(u32, Vec<u8>)> {
-        let conn = u32::from_le_bytes(payload.get(..4)?.try_into().ok()?);
-        Some((conn, payload[4..].to_vec()))
-    };
-    match record.kind {
-        record_kind::INPUT_MD_FRAME => match conn_and_rest(record.payload) {
-            Some((conn, frame)) => (
-                "md_frame",
-                json!({"conn_id": conn, "frame": String::from_utf8_lossy(&frame)}),
-            ),
-            None => (
-                "md_frame",
-                json!({"error": "payload shorter than its header"}),
-            ),
-        },
-        record_kind::INPUT_PRODUCTS => ("products", json!({"body_bytes": record.payload.len()})),
-        record_kind::INPUT_FEED => match conn_and_rest(record.payload) {
-            Some((conn, code)) => {
-                let control = code
-                    .first()
-                    .and_then(|c| FeedControl::from_u8(*c))
-                    .map_or("unknown", FeedControl::as_str);
-                ("feed", json!({"conn_id": conn, "control": control}))
-            }
-            None => ("feed", json!({"error": "payload shorter than its header"})),
-        },
-        record_kind::INPUT_TIMER => ("timer", json!({})),
-        record_kind::INPUT_VENUE => ("venue", venue_json(record.payload)),
-        record_kind::INPUT_ADMIN => ("admin", admin_json(record.payload)),
-        kind => match Decision::decode(kind, record.payload) {
-            Some(decision) => (decision.name(), decision_json(&decision)),
-            None => (
-                "unknown",
-                json!({"kind": kind, "bytes": record.payload.len()}),
-            ),
-        },
+    let name = kind_name(record.kind);
+    match JournalRecord::decode(record.kind, record.payload) {
+        Ok(JournalRecord::Input(input)) => (name, input_json(&input)),
+        Ok(JournalRecord::Decision(decision)) => (name, to_json(&decision)),
+        Err(error) => (
+            name,
+            json!({"error": error.to_string(), "kind": record.kind, "bytes": record.payload.len()}),
+        ),
     }
 }
 
-fn decision_json(decision: &Decision) -> Value {
-    match *decision {
-        Decision::OrderNew {
-            id,
-            request,
-            reason,
-        } => json!({
-            "client_order_id": id.to_string(), "instrument": request.instrument.0, "side": request.side.as_str(),
-            "price_ticks": request.price_ticks, "size_lots": request.size_lots,
-            "time_in_force": format!("{:?}", request.time_in_force), "post_only": request.post_only,
-            "reason": format!("{reason:?}"),
+/// A value's JSON form (`serde` derives it from the record's definition).
+fn to_json(value: &impl serde::Serialize) -> Value {
+    serde_json::to_value(value).unwrap_or_else(|e| json!({"error": e.to_string()}))
+}
+
+fn input_json(input: &InputRecord<'_>) -> Value {
+    match input.kind {
+        InputKind::MdFrame => json!({
+            "conn_id": input.conn_id, "frame": String::from_utf8_lossy(input.data),
         }),
-        Decision::CancelRequest {
-            id,
-            instrument,
-            reason,
-        } => json!({
-            "client_order_id": id.to_string(), "instrument": instrument.0, "reason": format!("{reason:?}"),
-        }),
-        Decision::RiskReject {
-            request,
-            reject,
-            reason,
-        } => json!({
-            "reject": reject.as_str(), "instrument": request.instrument.0, "side": request.side.as_str(),
-            "price_ticks": request.price_ticks, "size_lots": request.size_lots, "reason": format!("{reason:?}"),
-        }),
-        Decision::Fill {
-            id,
-            instrument,
-            side,
-            price_ticks,
-            size_lots,
-            liquidity,
-            fee,
-        } => json!({
-            "client_order_id": id.to_string(), "instrument": instrument.0, "side": side.as_str(),
-            "price_ticks": price_ticks, "size_lots": size_lots, "liquidity": format!("{liquidity:?}"),
-            "fee": fee.display().to_string(),
-        }),
-        Decision::OrderAccepted { id }
-        | Decision::OrderCancelled { id }
-        | Decision::CancelRejected { id }
-        | Decision::OrderUnknown { id } => {
-            json!({"client_order_id": id.to_string()})
-        }
-        Decision::OrderRejected { id, reason } => {
-            json!({"client_order_id": id.to_string(), "reason": reason.as_str()})
-        }
-        Decision::BookStale { instrument, cause } => {
-            json!({"instrument": instrument.0, "cause": cause.as_str()})
-        }
-        Decision::BookSynced { instrument }
-        | Decision::InstrumentReady { instrument }
-        | Decision::InstrumentRefused { instrument } => {
-            json!({"instrument": instrument.0})
-        }
-        Decision::FeedGap {
-            conn_id,
-            expected,
-            got,
-        } => json!({"conn_id": conn_id, "expected": expected, "got": got}),
-        Decision::DecodeFailed { error } => json!({"error": error.as_str()}),
-        Decision::TradingGate { open, cause } => {
-            json!({"open": open, "cause": cause.as_str()})
-        }
-        Decision::EditRequest {
-            id,
-            price_ticks,
-            reason,
-        } => json!({
-            "client_order_id": id.to_string(), "price_ticks": price_ticks, "reason": format!("{reason:?}"),
-        }),
-        Decision::EditDone {
-            id,
-            applied,
-            price_ticks,
-        } => {
-            json!({"client_order_id": id.to_string(), "applied": applied, "price_ticks": price_ticks})
-        }
-        Decision::OrderAdopted {
-            id,
-            request,
-            venue_ref,
-        } => adopted_json(id, &request, venue_ref),
-        Decision::TradingState {
-            state,
-            cause,
-            actor,
-        } => json!({"state": state.as_str(), "cause": cause.as_str(), "actor": actor_json(&actor)}),
-        Decision::StrategySwitched {
-            enabled,
-            cause,
-            actor,
-        } => json!({"enabled": enabled, "cause": cause.as_str(), "actor": actor_json(&actor)}),
-        Decision::LimitChanged {
-            limit,
-            instrument,
-            old,
-            new,
-        } => json!({
-            "limit": limit.as_str(),
-            "instrument": (instrument != traider_core::admin::ACCOUNT).then_some(instrument),
-            "old": old.to_string(), "new": new.to_string(),
-        }),
-        Decision::AdminDone { command, outcome } => {
-            json!({"command": command, "outcome": outcome.as_str()})
-        }
+        InputKind::Products => json!({"body_bytes": input.data.len()}),
+        InputKind::Feed(control) => json!({"conn_id": input.conn_id, "control": control}),
+        InputKind::Venue => match VenueEvent::decode(input.data) {
+            Some(event) => with_fields(to_json(&event), [("event", json!(event.name()))]),
+            None => json!({"error": "unreadable venue event", "bytes": input.data.len()}),
+        },
+        InputKind::Admin => match AdminInput::decode(input.data) {
+            Some(admin) => with_fields(
+                to_json(&admin.command),
+                [
+                    ("command", json!(admin.command.name())),
+                    ("request_id", json!(admin.request_id)),
+                    ("actor", to_json(&admin.actor)),
+                ],
+            ),
+            None => json!({"error": "unreadable admin input", "bytes": input.data.len()}),
+        },
+        InputKind::Timer | InputKind::Shutdown => json!({}),
     }
 }
 
-fn actor_json(actor: &traider_core::admin::Actor) -> Value {
-    json!({"name": actor.name(), "role": actor.role.as_str(), "source": actor.source.as_str()})
-}
-
-/// An admin input's content: the command and who gave it.
-fn admin_json(payload: &[u8]) -> Value {
-    use traider_core::admin::{AdminCommand, AdminInput};
-    let Some(AdminInput {
-        actor,
-        request_id,
-        command,
-    }) = AdminInput::decode(payload)
-    else {
-        return json!({"error": "unreadable admin input", "bytes": payload.len()});
+/// `object` (or `{}` for a variant without fields) with `fields` added.
+fn with_fields<const N: usize>(object: Value, fields: [(&str, Value); N]) -> Value {
+    let mut object = match object {
+        Value::Object(map) => map,
+        _ => serde_json::Map::new(),
     };
-    let mut detail = match command {
-        AdminCommand::Kill { flatten } => json!({"flatten": flatten}),
-        AdminCommand::Resume { second_factor } => json!({"second_factor": second_factor}),
-        AdminCommand::CancelAll => json!({}),
-        AdminCommand::Strategy {
-            enabled,
-            second_factor,
-        } => json!({"enabled": enabled, "second_factor": second_factor}),
-        AdminCommand::SetLimit {
-            limit,
-            instrument,
-            value,
-            second_factor,
-        } => json!({
-            "limit": limit.as_str(),
-            "instrument": (instrument != traider_core::admin::ACCOUNT).then_some(instrument),
-            "value": value.to_string(), "second_factor": second_factor,
-        }),
-        AdminCommand::Audit {
-            endpoint,
-            status,
-            refusal,
-        } => json!({
-            "endpoint": crate::admin::api::endpoint_name(endpoint), "status": status,
-            "refusal": crate::admin::api::refusal_name(refusal),
-        }),
-    };
-    detail["command"] = json!(command.name());
-    detail["request_id"] = json!(request_id);
-    detail["actor"] = actor_json(&actor);
-    detail
-}
-
-fn adopted_json(
-    id: traider_core::order::ClientOrderId,
-    request: &traider_core::order::OrderRequest,
-    venue_ref: u128,
-) -> Value {
-    json!({
-        "client_order_id": id.to_string(), "order_id": crate::live::convert::venue_ref_text(venue_ref),
-        "instrument": request.instrument.0, "side": request.side.as_str(),
-        "price_ticks": request.price_ticks, "size_lots": request.size_lots,
-    })
-}
-
-/// A venue input's content (a live venue's report or a trading-gate change).
-fn venue_json(payload: &[u8]) -> Value {
-    let Some(event) = VenueEvent::decode(payload) else {
-        return json!({"error": "unreadable venue event", "bytes": payload.len()});
-    };
-    let mut detail = match event {
-        VenueEvent::Accepted { id }
-        | VenueEvent::Cancelled { id }
-        | VenueEvent::CancelRejected { id }
-        | VenueEvent::Unknown { id }
-        | VenueEvent::Edited { id }
-        | VenueEvent::EditRejected { id } => json!({"client_order_id": id.to_string()}),
-        VenueEvent::Rejected { id, reason } => {
-            json!({"client_order_id": id.to_string(), "reason": reason.as_str()})
-        }
-        VenueEvent::Fill {
-            id,
-            trade_key,
-            price_ticks,
-            size_lots,
-            liquidity,
-            fee,
-        } => json!({
-            "client_order_id": id.to_string(), "trade_key": format!("{trade_key:016x}"),
-            "price_ticks": price_ticks, "size_lots": size_lots,
-            "liquidity": format!("{liquidity:?}"), "fee": fee.display().to_string(),
-        }),
-        VenueEvent::Gate {
-            open,
-            cancel_all,
-            cause,
-        } => json!({"open": open, "cancel_all": cancel_all, "cause": cause.as_str()}),
-        VenueEvent::Adopted {
-            id,
-            request,
-            venue_ref,
-        } => adopted_json(id, &request, venue_ref),
-    };
-    detail["event"] = json!(event.name());
-    detail
+    for (key, value) in fields {
+        object.insert(key.to_owned(), value);
+    }
+    Value::Object(object)
 }
 
 fn text_detail(detail: &Value, frame_bytes: usize) -> String {

@@ -124,9 +124,7 @@ pub fn stats(dir: &Path) -> anyhow::Result<Value> {
     let mut by_kind: BTreeMap<&'static str, (u64, u64)> = BTreeMap::new();
     for record in reader.records() {
         let record = record.with_context(|| format!("journal {} is damaged", dir.display()))?;
-        let entry = by_kind
-            .entry(kind_name(record.kind, record.payload))
-            .or_default();
+        let entry = by_kind.entry(kind_name(record.kind)).or_default();
         entry.0 += 1;
         entry.1 += record.payload.len() as u64;
     }

@@ -15,8 +15,8 @@
 use crate::hot::Hot;
 use anyhow::{Context, bail};
 use std::path::Path;
-use traider_core::decision::record_kind;
-use traider_core::input::{FeedControl, InputKind, InputSlot};
+use traider_core::input::{InputKind, InputSlot};
+use traider_core::record::{self, InputRecord};
 use traider_journal::JournalReader;
 
 /// What an input was, compactly: enough to check a capture replays the journal's prefix.
@@ -59,30 +59,9 @@ pub struct Rebuilt {
 
 /// An input record of the journal, back as the slot it was made from.
 fn slot_of(kind: u16, ts_ns: u64, payload: &[u8]) -> anyhow::Result<InputSlot> {
-    let conn = |payload: &[u8]| -> anyhow::Result<u32> {
-        let bytes = payload
-            .get(..4)
-            .context("input record shorter than its connection id")?;
-        Ok(u32::from_le_bytes(bytes.try_into()?))
-    };
+    let input = InputRecord::decode(kind, payload)?;
     let mut slot = InputSlot::with_capacity(0);
-    match kind {
-        record_kind::INPUT_MD_FRAME => {
-            slot.fill(InputKind::MdFrame, conn(payload)?, ts_ns, 0, &payload[4..])
-        }
-        record_kind::INPUT_PRODUCTS => slot.fill(InputKind::Products, 0, ts_ns, 0, payload),
-        record_kind::INPUT_FEED => {
-            let control = payload
-                .get(4)
-                .and_then(|&c| FeedControl::from_u8(c))
-                .context("feed record with an unknown control")?;
-            slot.fill(InputKind::Feed(control), conn(payload)?, ts_ns, 0, &[]);
-        }
-        record_kind::INPUT_TIMER => slot.fill(InputKind::Timer, 0, ts_ns, 0, &[]),
-        record_kind::INPUT_VENUE => slot.fill(InputKind::Venue, 0, ts_ns, 0, payload),
-        record_kind::INPUT_ADMIN => slot.fill(InputKind::Admin, 0, ts_ns, 0, payload),
-        other => bail!("unknown input record kind {other:#06x}"),
-    }
+    slot.fill(input.kind, input.conn_id, ts_ns, 0, input.data);
     Ok(slot)
 }
 
@@ -109,7 +88,7 @@ pub fn rebuild(hot: &mut Hot, dir: &Path) -> anyhow::Result<Rebuilt> {
     let mut pending: Option<Pending> = None;
     for record in reader.records() {
         let record = record.with_context(|| format!("journal {} is damaged", dir.display()))?;
-        if !record_kind::is_input(record.kind) {
+        if !record::is_input(record.kind) {
             let Some((_, _, decisions)) = pending.as_mut() else {
                 bail!(
                     "journal record {} is a decision with no input before it",
@@ -125,9 +104,9 @@ pub fn rebuild(hot: &mut Hot, dir: &Path) -> anyhow::Result<Rebuilt> {
         }
         let slot = slot_of(record.kind, record.ts_ns, record.payload)
             .with_context(|| format!("journal record {}", record.seq))?;
-        if record.kind == record_kind::INPUT_VENUE
+        if slot.kind == InputKind::Venue
             && let Some(traider_core::venue::VenueEvent::Adopted { id, venue_ref, .. }) =
-                traider_core::venue::VenueEvent::decode(record.payload)
+                traider_core::venue::VenueEvent::decode(&slot.data)
         {
             rebuilt.adopted.insert(id, venue_ref);
         }

@@ -326,10 +326,8 @@ fn kill_halts_and_only_an_admin_with_totp_resumes() {
         .iter()
         .filter(|r| {
             r["kind"] == "cancel_request"
-                && r["detail"]["reason"]
-                    .as_str()
-                    .unwrap()
-                    .contains("Control { cause: 1 }")
+                && r["detail"]["reason"]["kind"] == "control"
+                && r["detail"]["reason"]["cause"] == "kill"
         })
         .count();
     assert!(cancels >= 1, "the kill's cancels follow it: {after:?}");

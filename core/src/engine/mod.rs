@@ -463,12 +463,7 @@ impl Engine {
         if !open && cancel_all {
             for order in self.oms.live() {
                 if !order.cancel_pending {
-                    self.cancels.push((
-                        order.id,
-                        Reason::Halt {
-                            cause: i64::from(cause as u8),
-                        },
-                    ));
+                    self.cancels.push((order.id, Reason::Halt { cause }));
                 }
             }
         }
@@ -1071,7 +1066,7 @@ impl Engine {
         h.bool(self.flattening);
         for record in self.admin_recent.iter().flatten() {
             h.u32(record.request_id);
-            h.u8(record.command);
+            h.u8(record.command.code());
             h.u8(record.outcome as u8);
         }
         h.tag("live");

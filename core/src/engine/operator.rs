@@ -49,13 +49,13 @@ impl Engine {
             self.counters.admin_refused += 1;
         }
         self.decisions.push(Decision::AdminDone {
-            command: command.tag(),
+            command: command.kind(),
             outcome,
         });
         let slot = self.counters.admin_commands as usize % crate::admin::ADMIN_RECENT;
         self.admin_recent[slot] = Some(crate::admin::AdminRecord {
             request_id,
-            command: command.tag(),
+            command: command.kind(),
             outcome,
         });
     }
@@ -172,12 +172,7 @@ impl Engine {
         for order in self.oms.live() {
             let position_lots = self.instruments.positions[order.request.instrument.index()].lots;
             if which(order, position_lots) && !order.cancel_pending {
-                self.cancels.push((
-                    order.id,
-                    Reason::Control {
-                        cause: i64::from(cause as u8),
-                    },
-                ));
+                self.cancels.push((order.id, Reason::Control { cause }));
             }
         }
     }

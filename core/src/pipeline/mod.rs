@@ -10,10 +10,12 @@
 pub mod latency;
 pub mod ring;
 
-use crate::decision::{DECISION_BYTES_MAX, record_kind};
+use crate::decision::Decision;
 use crate::engine::{Engine, StatusSnapshot};
 use crate::event::{DecodedBatch, FrameDecoder, FrameKind};
 use crate::input::{InputKind, InputSlot};
+use crate::record::InputRecord;
+use crate::wire::PAYLOAD_BYTES_MAX;
 use latency::{Latency, Stage, Stamp};
 use ring::{Idle, InputPoller, Output, OutputSink, WaitStrategy};
 
@@ -39,6 +41,60 @@ impl JournalSink for NoJournal {
     }
     fn flush(&mut self) -> Result<(), JournalFailure> {
         Ok(())
+    }
+}
+
+/// Appends the record of an input ([`InputRecord`]'s layout); `Ok(0)` for `Shutdown`, which
+/// is never journaled.
+pub fn append_input<J: JournalSink>(
+    journal: &mut J,
+    input: &InputRecord<'_>,
+    ts_ns: u64,
+) -> Result<u64, JournalFailure> {
+    match input.encode() {
+        Some(encoded) => journal.append(encoded.kind, ts_ns, &encoded.parts()),
+        None => Ok(0),
+    }
+}
+
+/// Appends one record per decision, in order, stamped `ts_ns`; returns the sequence number
+/// of the last one appended (0 if none) and how many appends failed.
+pub fn append_decisions<J: JournalSink>(
+    journal: &mut J,
+    decisions: &[Decision],
+    ts_ns: u64,
+) -> (u64, u64) {
+    let mut buf = [0_u8; PAYLOAD_BYTES_MAX];
+    let (mut last_seq, mut failures) = (0, 0);
+    for decision in decisions {
+        let len = decision.encode(&mut buf);
+        match journal.append(decision.record_kind(), ts_ns, &[&buf[..len]]) {
+            Ok(seq) => last_seq = seq,
+            Err(JournalFailure) => failures += 1,
+        }
+    }
+    (last_seq, failures)
+}
+
+/// Checks the decisions the engine `made` for a replayed input against those the journal
+/// holds after it; returns the index of the first one the journal lacks (`made.len()` when
+/// none), which only the journal's `last` input may have.
+fn compare_replayed(
+    made: &[Decision],
+    journaled: &[(u16, &[u8])],
+    last: bool,
+) -> Result<usize, RecoveryMismatch> {
+    for (index, decision) in made.iter().enumerate() {
+        match journaled.get(index) {
+            Some(&(kind, payload)) if Decision::decode(kind, payload) == Some(*decision) => {}
+            Some(_) => return Err(RecoveryMismatch::Differs { index }),
+            None if last => return Ok(index),
+            None => return Err(RecoveryMismatch::Missing { index }),
+        }
+    }
+    match journaled.len() > made.len() {
+        true => Err(RecoveryMismatch::Extra { index: made.len() }),
+        false => Ok(made.len()),
     }
 }
 
@@ -297,72 +353,24 @@ impl<D: FrameDecoder, J: JournalSink, O: OutputSink> HotPath<D, J, O> {
         self.engine.decide();
         self.engine.check_risk();
         self.engine.emit_orders();
-        let now_ns = self.engine.now_ns();
-        let mut buf = [0_u8; DECISION_BYTES_MAX];
-        let mut appended = 0;
-        let mut outcome = Ok(());
-        for (index, decision) in self.engine.decisions().iter().enumerate() {
-            let len = decision.encode(&mut buf);
-            match journaled.get(index) {
-                Some(&(kind, payload))
-                    if kind == decision.record_kind() && payload == &buf[..len] => {}
-                Some(_) => outcome = Err(RecoveryMismatch::Differs { index }),
-                None if !last => outcome = Err(RecoveryMismatch::Missing { index }),
-                None => {
-                    if self
-                        .journal
-                        .append(decision.record_kind(), now_ns, &[&buf[..len]])
-                        .is_err()
-                    {
-                        self.journal_failures += 1;
-                    }
-                    appended += 1;
-                }
-            }
-            if outcome.is_err() {
-                break;
-            }
-        }
-        if outcome.is_ok() && journaled.len() > self.engine.decisions().len() {
-            outcome = Err(RecoveryMismatch::Extra {
-                index: self.engine.decisions().len(),
-            });
-        }
+        let made = self.engine.decisions();
+        let outcome = compare_replayed(made, journaled, last).map(|from| {
+            let (_, failures) =
+                append_decisions(&mut self.journal, &made[from..], self.engine.now_ns());
+            self.journal_failures += failures;
+            made.len() - from
+        });
         self.engine.clear_outputs();
-        outcome.map(|()| appended)
+        outcome
     }
 
     fn journal_input(&mut self, slot: &InputSlot) {
-        let conn = slot.conn_id.to_le_bytes();
-        let result = match slot.kind {
-            InputKind::MdFrame => self.journal.append(
-                record_kind::INPUT_MD_FRAME,
-                slot.ts_recv_ns,
-                &[&conn, &slot.data],
-            ),
-            InputKind::Products => {
-                self.journal
-                    .append(record_kind::INPUT_PRODUCTS, slot.ts_recv_ns, &[&slot.data])
-            }
-            InputKind::Feed(control) => self.journal.append(
-                record_kind::INPUT_FEED,
-                slot.ts_recv_ns,
-                &[&conn, &[control as u8]],
-            ),
-            InputKind::Timer => self
-                .journal
-                .append(record_kind::INPUT_TIMER, slot.ts_recv_ns, &[]),
-            InputKind::Venue => {
-                self.journal
-                    .append(record_kind::INPUT_VENUE, slot.ts_recv_ns, &[&slot.data])
-            }
-            InputKind::Admin => {
-                self.journal
-                    .append(record_kind::INPUT_ADMIN, slot.ts_recv_ns, &[&slot.data])
-            }
-            InputKind::Shutdown => Ok(0),
+        let input = InputRecord {
+            kind: slot.kind,
+            conn_id: slot.conn_id,
+            data: &slot.data,
         };
-        if result.is_err() {
+        if append_input(&mut self.journal, &input, slot.ts_recv_ns).is_err() {
             self.journal_failures += 1;
         }
     }
@@ -371,18 +379,9 @@ impl<D: FrameDecoder, J: JournalSink, O: OutputSink> HotPath<D, J, O> {
     /// first command released.
     fn release_outputs(&mut self, ts_input_raw: u64) -> Option<u64> {
         let now_ns = self.engine.now_ns();
-        let mut buf = [0_u8; DECISION_BYTES_MAX];
-        let mut journal_seq = 0;
-        for decision in self.engine.decisions() {
-            let len = decision.encode(&mut buf);
-            match self
-                .journal
-                .append(decision.record_kind(), now_ns, &[&buf[..len]])
-            {
-                Ok(seq) => journal_seq = seq,
-                Err(JournalFailure) => self.journal_failures += 1,
-            }
-        }
+        let (journal_seq, failures) =
+            append_decisions(&mut self.journal, self.engine.decisions(), now_ns);
+        self.journal_failures += failures;
         let mut first = None;
         if self.journal_failures == 0 {
             for &command in self.engine.commands() {

@@ -58,28 +58,29 @@ pub struct GlobalLimits {
     pub flatten_slippage_bps: u32,
 }
 
-/// Every limit an operator can read and set.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-#[repr(u8)]
-pub enum LimitId {
-    PriceCollarBps = 0,
-    ThinBookSpreadBps = 1,
-    MaxOpenOrders = 2,
-    OrdersPerSecond = 3,
-    CancelsPerSecond = 4,
-    MessagesPerSecond = 5,
-    DuplicateWindowMs = 6,
-    MaxGrossExposure = 7,
-    StaleBookMs = 8,
-    FillsInWindowMax = 9,
-    FillsWindowMs = 10,
-    DailyLossLimit = 11,
-    MaxDrawdown = 12,
-    /// Per instrument.
-    MaxOrderSize = 13,
-    MaxOrderNotional = 14,
-    MaxPosition = 15,
-    MaxOpenOrdersInstrument = 16,
+crate::wire::code_enum! {
+    /// Every limit an operator can read and set; its name is its config key and API name.
+    #[derive(PartialOrd, Ord)]
+    pub enum LimitId {
+        PriceCollarBps = 0 "price_collar_bps",
+        ThinBookSpreadBps = 1 "thin_book_spread_bps",
+        MaxOpenOrders = 2 "max_open_orders",
+        OrdersPerSecond = 3 "orders_per_second",
+        CancelsPerSecond = 4 "cancels_per_second",
+        MessagesPerSecond = 5 "messages_per_second",
+        DuplicateWindowMs = 6 "duplicate_window_ms",
+        MaxGrossExposure = 7 "max_gross_exposure",
+        StaleBookMs = 8 "stale_book_ms",
+        FillsInWindowMax = 9 "fills_in_window_max",
+        FillsWindowMs = 10 "fills_window_ms",
+        DailyLossLimit = 11 "daily_loss_limit",
+        MaxDrawdown = 12 "max_drawdown",
+        /// Per instrument.
+        MaxOrderSize = 13 "max_order_size",
+        MaxOrderNotional = 14 "max_order_notional",
+        MaxPosition = 15 "max_position",
+        MaxOpenOrdersInstrument = 16 "instrument_max_open_orders",
+    }
 }
 
 /// The unit a limit's value is counted in.
@@ -95,57 +96,6 @@ pub enum LimitUnit {
 }
 
 impl LimitId {
-    pub const ALL: [LimitId; 17] = [
-        Self::PriceCollarBps,
-        Self::ThinBookSpreadBps,
-        Self::MaxOpenOrders,
-        Self::OrdersPerSecond,
-        Self::CancelsPerSecond,
-        Self::MessagesPerSecond,
-        Self::DuplicateWindowMs,
-        Self::MaxGrossExposure,
-        Self::StaleBookMs,
-        Self::FillsInWindowMax,
-        Self::FillsWindowMs,
-        Self::DailyLossLimit,
-        Self::MaxDrawdown,
-        Self::MaxOrderSize,
-        Self::MaxOrderNotional,
-        Self::MaxPosition,
-        Self::MaxOpenOrdersInstrument,
-    ];
-
-    pub fn from_u8(code: u8) -> Option<Self> {
-        Self::ALL.get(usize::from(code)).copied()
-    }
-
-    /// The config key (and API name) of the limit.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::PriceCollarBps => "price_collar_bps",
-            Self::ThinBookSpreadBps => "thin_book_spread_bps",
-            Self::MaxOpenOrders => "max_open_orders",
-            Self::OrdersPerSecond => "orders_per_second",
-            Self::CancelsPerSecond => "cancels_per_second",
-            Self::MessagesPerSecond => "messages_per_second",
-            Self::DuplicateWindowMs => "duplicate_window_ms",
-            Self::MaxGrossExposure => "max_gross_exposure",
-            Self::StaleBookMs => "stale_book_ms",
-            Self::FillsInWindowMax => "fills_in_window_max",
-            Self::FillsWindowMs => "fills_window_ms",
-            Self::DailyLossLimit => "daily_loss_limit",
-            Self::MaxDrawdown => "max_drawdown",
-            Self::MaxOrderSize => "max_order_size",
-            Self::MaxOrderNotional => "max_order_notional",
-            Self::MaxPosition => "max_position",
-            Self::MaxOpenOrdersInstrument => "instrument_max_open_orders",
-        }
-    }
-
-    pub fn parse(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|l| l.as_str() == name)
-    }
-
     /// Whether the limit is set per instrument (else for the account).
     pub fn per_instrument(self) -> bool {
         matches!(
@@ -384,7 +334,7 @@ mod tests {
         for (index, limit) in LimitId::ALL.into_iter().enumerate() {
             assert_eq!(limit as usize, index);
             assert_eq!(LimitId::from_u8(limit as u8), Some(limit));
-            assert_eq!(LimitId::parse(limit.as_str()), Some(limit));
+            assert_eq!(LimitId::from_name(limit.as_str()), Some(limit));
             let value = 7 + index as i128;
             if limit.per_instrument() {
                 instrument.set(limit, value);
@@ -396,7 +346,7 @@ mod tests {
                 assert_eq!(instrument.get(limit), None);
             }
         }
-        assert_eq!(LimitId::parse("nope"), None);
+        assert_eq!(LimitId::from_name("nope"), None);
     }
 
     // Proves which changes count as loosening: up for ceilings, down for the duplicate and

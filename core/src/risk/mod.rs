@@ -26,103 +26,54 @@ use crate::num::Money;
 use crate::order::OrderRequest;
 use window::{RateWindow, RecentOrders};
 
-/// Why an order was refused. Variants are listed in the order the checks run; the
-/// numbers are the journal's codes (stable across versions, hence not in order).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-#[repr(u8)]
-pub enum Reject {
-    /// Trading is HALTED (kill switch, loss limit): nothing but flattening passes.
-    TradingHalted = 11,
-    /// Trading is REDUCING (or the order flattens): only an order that reduces the
-    /// position, with every open order on its side, passes.
-    ReduceOnly = 12,
-    /// The venue marks the product offline, disabled or trading-disabled.
-    VenueTradingDisabled = 0,
-    /// The venue accepts only cancels for the product.
-    VenueCancelOnly = 1,
-    /// The venue accepts only post-only orders and this one could take liquidity.
-    VenuePostOnly = 2,
-    /// The book is stale (gap, disconnect, no snapshot), crossed, or older than the age
-    /// limit.
-    BookStale = 3,
-    /// Size or price outside the venue's rules (non-positive, below the base minimum, above
-    /// the base maximum, or notional below the quote minimum).
-    VenueSizeLimits = 4,
-    MaxOrderSize = 5,
-    MaxOrderNotional = 6,
-    /// The book is thin (one side, or a spread past `thin_book_spread_bps`) and there is no
-    /// last trade to centre the collar on.
-    NoReferencePrice = 13,
-    /// The limit price is further from the reference price than the collar allows.
-    PriceCollar = 7,
-    /// Filling this order and every open order on its side could exceed the position limit.
-    MaxPosition = 8,
-    /// The account's gross exposure, open orders included, would exceed its limit.
-    MaxGrossExposure = 14,
-    MaxOpenOrders = 9,
-    /// Open orders of this instrument at their limit.
-    MaxOpenOrdersInstrument = 15,
-    /// The same order (instrument, side, price, size) was approved within the window.
-    DuplicateOrder = 16,
-    /// More orders in the last second than allowed.
-    OrderRate = 10,
-    /// More orders, cancels and edits together in the last second than allowed.
-    MessageRate = 17,
-}
-
-impl Reject {
-    pub const COUNT: usize = 18;
-    /// Every reason, in the order the checks run.
-    pub const ALL: [Reject; Reject::COUNT] = [
-        Self::TradingHalted,
-        Self::ReduceOnly,
-        Self::VenueTradingDisabled,
-        Self::VenueCancelOnly,
-        Self::VenuePostOnly,
-        Self::BookStale,
-        Self::VenueSizeLimits,
-        Self::MaxOrderSize,
-        Self::MaxOrderNotional,
-        Self::NoReferencePrice,
-        Self::PriceCollar,
-        Self::MaxPosition,
-        Self::MaxGrossExposure,
-        Self::MaxOpenOrders,
-        Self::MaxOpenOrdersInstrument,
-        Self::DuplicateOrder,
-        Self::OrderRate,
-        Self::MessageRate,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::TradingHalted => "trading_halted",
-            Self::ReduceOnly => "reduce_only",
-            Self::VenueTradingDisabled => "venue_trading_disabled",
-            Self::VenueCancelOnly => "venue_cancel_only",
-            Self::VenuePostOnly => "venue_post_only",
-            Self::BookStale => "book_stale",
-            Self::VenueSizeLimits => "venue_size_limits",
-            Self::MaxOrderSize => "max_order_size",
-            Self::MaxOrderNotional => "max_order_notional",
-            Self::NoReferencePrice => "no_reference_price",
-            Self::PriceCollar => "price_collar",
-            Self::MaxPosition => "max_position",
-            Self::MaxGrossExposure => "max_gross_exposure",
-            Self::MaxOpenOrders => "max_open_orders",
-            Self::MaxOpenOrdersInstrument => "instrument_max_open_orders",
-            Self::DuplicateOrder => "duplicate_order",
-            Self::OrderRate => "order_rate",
-            Self::MessageRate => "message_rate",
-        }
-    }
-
-    /// The reason with journal code `code`.
-    pub fn from_u8(code: u8) -> Option<Reject> {
-        Self::ALL.into_iter().find(|r| *r as u8 == code)
+crate::wire::code_enum! {
+    /// Why an order was refused. Variants are listed in the order the checks run (so
+    /// `ALL` is that order); the numbers are the journal's codes (stable across versions,
+    /// hence not in order).
+    #[derive(PartialOrd, Ord)]
+    pub enum Reject {
+        /// Trading is HALTED (kill switch, loss limit): nothing but flattening passes.
+        TradingHalted = 11 "trading_halted",
+        /// Trading is REDUCING (or the order flattens): only an order that reduces the
+        /// position, with every open order on its side, passes.
+        ReduceOnly = 12 "reduce_only",
+        /// The venue marks the product offline, disabled or trading-disabled.
+        VenueTradingDisabled = 0 "venue_trading_disabled",
+        /// The venue accepts only cancels for the product.
+        VenueCancelOnly = 1 "venue_cancel_only",
+        /// The venue accepts only post-only orders and this one could take liquidity.
+        VenuePostOnly = 2 "venue_post_only",
+        /// The book is stale (gap, disconnect, no snapshot), crossed, or older than the age
+        /// limit.
+        BookStale = 3 "book_stale",
+        /// Size or price outside the venue's rules (non-positive, below the base minimum,
+        /// above the base maximum, or notional below the quote minimum).
+        VenueSizeLimits = 4 "venue_size_limits",
+        MaxOrderSize = 5 "max_order_size",
+        MaxOrderNotional = 6 "max_order_notional",
+        /// The book is thin (one side, or a spread past `thin_book_spread_bps`) and there is
+        /// no last trade to centre the collar on.
+        NoReferencePrice = 13 "no_reference_price",
+        /// The limit price is further from the reference price than the collar allows.
+        PriceCollar = 7 "price_collar",
+        /// Filling this order and every open order on its side could exceed the position
+        /// limit.
+        MaxPosition = 8 "max_position",
+        /// The account's gross exposure, open orders included, would exceed its limit.
+        MaxGrossExposure = 14 "max_gross_exposure",
+        MaxOpenOrders = 9 "max_open_orders",
+        /// Open orders of this instrument at their limit.
+        MaxOpenOrdersInstrument = 15 "instrument_max_open_orders",
+        /// The same order (instrument, side, price, size) was approved within the window.
+        DuplicateOrder = 16 "duplicate_order",
+        /// More orders in the last second than allowed.
+        OrderRate = 10 "order_rate",
+        /// More orders, cancels and edits together in the last second than allowed.
+        MessageRate = 17 "message_rate",
     }
 }
 
+// Counters are indexed by code: the codes are 0..COUNT, once each.
 const _: () = {
     let mut seen = [false; Reject::COUNT];
     let mut i = 0;
@@ -130,7 +81,7 @@ const _: () = {
         let code = Reject::ALL[i] as usize;
         assert!(
             code < Reject::COUNT && !seen[code],
-            "reject codes are 0..COUNT, once each"
+            "reject codes are 0..COUNT"
         );
         seen[code] = true;
         i += 1;

@@ -11,12 +11,16 @@ pub use market_maker::{MarketMaker, MarketMakerParams};
 pub use taker::{Taker, TakerParams};
 
 use crate::book::OrderBook;
+use crate::control::StateCause;
 use crate::event::{Side, TradePrint};
 use crate::instrument::{InstrumentId, InstrumentSpec};
 use crate::order::{ClientOrderId, Order, OrderRequest};
+use crate::venue::GateCause;
 
-/// Why a strategy (or the engine) decided something. Journaled with each decision.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Why a strategy (or the engine) decided something. Journaled with each decision (its
+/// layout: [`crate::record`]); in JSON, an object whose `kind` is the [`ReasonKind`] name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Reason {
     /// Market maker: a quote priced from the micro-price (in 1e-4 ticks) less the inventory
     /// skew (1e-4 ticks).
@@ -30,65 +34,43 @@ pub enum Reason {
     InventoryCap { position_lots: i64 },
     /// Taker: book imbalance and trade-flow momentum (both in bps) crossed their thresholds.
     Momentum { imbalance_bps: i64, flow_bps: i64 },
-    /// Not the strategy: trading was halted (`cause` is a [`crate::venue::GateCause`] code)
-    /// and every open order is cancelled.
-    Halt { cause: i64 },
-    /// Not the strategy: a control cancelled the order (`cause` is a
-    /// [`crate::control::StateCause`] code: kill, loss limit, strategy off, cancel-all).
-    Control { cause: i64 },
+    /// Not the strategy: the trading gate closed and every open order is cancelled.
+    Halt { cause: GateCause },
+    /// Not the strategy: a control cancelled the order (kill, loss limit, strategy off,
+    /// cancel-all).
+    Control { cause: StateCause },
     /// Not the strategy: the kill switch closes a position of `position_lots`.
     Flatten { position_lots: i64 },
 }
 
-impl Reason {
-    /// (code, a, b) for the journal's fixed layout.
-    pub fn encode(self) -> (u8, i64, i64) {
-        match self {
-            Self::Quote {
-                micro_ticks_e4,
-                skew_ticks_e4,
-            } => (1, micro_ticks_e4, skew_ticks_e4),
-            Self::Requote { drift_ticks } => (2, drift_ticks, 0),
-            Self::InventoryCap { position_lots } => (3, position_lots, 0),
-            Self::Momentum {
-                imbalance_bps,
-                flow_bps,
-            } => (4, imbalance_bps, flow_bps),
-            Self::Halt { cause } => (5, cause, 0),
-            Self::Control { cause } => (6, cause, 0),
-            Self::Flatten { position_lots } => (7, position_lots, 0),
-        }
+crate::wire::code_enum! {
+    /// The kinds of [`Reason`]: journal codes and names.
+    pub enum ReasonKind {
+        Quote = 1 "quote",
+        Requote = 2 "requote",
+        InventoryCap = 3 "inventory_cap",
+        Momentum = 4 "momentum",
+        Halt = 5 "halt",
+        Control = 6 "control",
+        Flatten = 7 "flatten",
     }
+}
 
-    pub fn decode(code: u8, a: i64, b: i64) -> Option<Self> {
-        Some(match code {
-            1 => Self::Quote {
-                micro_ticks_e4: a,
-                skew_ticks_e4: b,
-            },
-            2 => Self::Requote { drift_ticks: a },
-            3 => Self::InventoryCap { position_lots: a },
-            4 => Self::Momentum {
-                imbalance_bps: a,
-                flow_bps: b,
-            },
-            5 => Self::Halt { cause: a },
-            6 => Self::Control { cause: a },
-            7 => Self::Flatten { position_lots: a },
-            _ => return None,
-        })
+impl Reason {
+    pub fn kind(self) -> ReasonKind {
+        match self {
+            Self::Quote { .. } => ReasonKind::Quote,
+            Self::Requote { .. } => ReasonKind::Requote,
+            Self::InventoryCap { .. } => ReasonKind::InventoryCap,
+            Self::Momentum { .. } => ReasonKind::Momentum,
+            Self::Halt { .. } => ReasonKind::Halt,
+            Self::Control { .. } => ReasonKind::Control,
+            Self::Flatten { .. } => ReasonKind::Flatten,
+        }
     }
 
     pub fn name(self) -> &'static str {
-        match self {
-            Self::Quote { .. } => "quote",
-            Self::Requote { .. } => "requote",
-            Self::InventoryCap { .. } => "inventory_cap",
-            Self::Momentum { .. } => "momentum",
-            Self::Halt { .. } => "halt",
-            Self::Control { .. } => "control",
-            Self::Flatten { .. } => "flatten",
-        }
+        self.kind().as_str()
     }
 }
 

@@ -19,7 +19,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use traider_core::admin::{
-    Actor, AdminCommand, AdminInput, AdminOutcome, Role as CoreRole, Source,
+    Actor, AdminCommand, AdminInput, AdminOutcome, Endpoint, Refusal, Role as CoreRole, Source,
 };
 use traider_core::input::InputKind;
 use traider_core::pipeline::ring::InputProducer;
@@ -31,73 +31,6 @@ use crate::clock::unix_now_ns;
 
 /// The header that carries the TOTP code.
 pub const TOTP_HEADER: &str = "x-totp";
-
-/// Endpoint numbers in audit records.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(u8)]
-pub enum Endpoint {
-    Status = 1,
-    Positions = 2,
-    Orders = 3,
-    LimitsGet = 4,
-    LimitsSet = 5,
-    Kill = 6,
-    Resume = 7,
-    CancelAll = 8,
-    Strategy = 9,
-    Metrics = 10,
-}
-
-/// The name of an audit record's endpoint code.
-pub fn endpoint_name(code: u8) -> &'static str {
-    match code {
-        1 => "status",
-        2 => "positions",
-        3 => "orders",
-        4 => "limits_get",
-        5 => "limits_set",
-        6 => "kill",
-        7 => "resume",
-        8 => "cancel_all",
-        9 => "strategy",
-        10 => "metrics",
-        _ => "unknown",
-    }
-}
-
-/// The name of an audit record's refusal code.
-pub fn refusal_name(code: u8) -> &'static str {
-    match code {
-        0 => "none",
-        1 => "token_missing",
-        2 => "token_malformed",
-        3 => "token_unknown",
-        4 => "role_forbidden",
-        5 => "totp_required",
-        6 => "totp_not_configured",
-        7 => "totp_invalid",
-        8 => "totp_replayed",
-        9 => "totp_locked_out",
-        REFUSAL_BAD_REQUEST => "bad_request",
-        _ => "unknown",
-    }
-}
-
-/// Refusal codes in audit records (0: none).
-fn refusal_code(error: AuthError) -> u8 {
-    match error {
-        AuthError::Missing => 1,
-        AuthError::Malformed => 2,
-        AuthError::Unknown => 3,
-        AuthError::Forbidden { .. } => 4,
-        AuthError::TotpRequired => 5,
-        AuthError::TotpNotConfigured => 6,
-        AuthError::TotpInvalid => 7,
-        AuthError::TotpReplayed => 8,
-        AuthError::LockedOut { .. } => 9,
-    }
-}
-const REFUSAL_BAD_REQUEST: u8 = 10;
 
 /// Everything the handlers share.
 pub struct AdminState {
@@ -156,12 +89,12 @@ impl AdminState {
 
     /// Journals a served read by `identity`.
     pub(super) fn audit_read(&self, identity: &Identity, endpoint: Endpoint) {
-        self.audit(actor_of(Some(identity)), endpoint, 200, 0);
+        self.audit(actor_of(Some(identity)), endpoint, 200, Refusal::Allowed);
     }
 
-    fn audit(&self, actor: Actor, endpoint: Endpoint, status: u16, refusal: u8) {
+    fn audit(&self, actor: Actor, endpoint: Endpoint, status: u16, refusal: Refusal) {
         let command = AdminCommand::Audit {
-            endpoint: endpoint as u8,
+            endpoint,
             status,
             refusal,
         };
@@ -208,13 +141,13 @@ impl AdminState {
         error: AuthError,
     ) -> Response {
         let status = error.status();
-        self.audit(actor_of(identity), endpoint, status, refusal_code(error));
-        error_response(status, error.code(), &error.to_string())
+        self.audit(actor_of(identity), endpoint, status, error.refusal());
+        error_response(status, error.refusal().as_str(), &error.to_string())
     }
 
     fn bad_request(&self, identity: &Identity, endpoint: Endpoint, message: &str) -> Response {
-        self.audit(actor_of(Some(identity)), endpoint, 400, REFUSAL_BAD_REQUEST);
-        error_response(400, "bad_request", message)
+        self.audit(actor_of(Some(identity)), endpoint, 400, Refusal::BadRequest);
+        error_response(400, Refusal::BadRequest.as_str(), message)
     }
 
     /// Publishes `command` and waits for the engine's outcome.
@@ -308,7 +241,7 @@ async fn read_view(
         Err(refused) => return refused,
     };
     let body = view(state);
-    state.audit(actor_of(Some(&identity)), endpoint, 200, 0);
+    state.audit(actor_of(Some(&identity)), endpoint, 200, Refusal::Allowed);
     Json(body).into_response()
 }
 
@@ -458,46 +391,4 @@ pub async fn set_limit(State(state): Shared, headers: HeaderMap, body: Bytes) ->
         second_factor: loosens,
     };
     state.command(&identity, command).await
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    // Proves the journal's audit records name each refusal with the code the caller got
-    // back, and every endpoint code has a name.
-    #[test]
-    fn audit_codes_name_what_the_caller_saw() {
-        for error in [
-            AuthError::Missing,
-            AuthError::Malformed,
-            AuthError::Unknown,
-            AuthError::Forbidden {
-                needed: Role::Admin,
-                have: Role::Viewer,
-            },
-            AuthError::TotpRequired,
-            AuthError::TotpNotConfigured,
-            AuthError::TotpInvalid,
-            AuthError::TotpReplayed,
-            AuthError::LockedOut { retry_after_s: 1 },
-        ] {
-            assert_eq!(refusal_name(refusal_code(error)), error.code());
-        }
-        assert_eq!(refusal_name(REFUSAL_BAD_REQUEST), "bad_request");
-        for endpoint in [
-            Endpoint::Status,
-            Endpoint::Positions,
-            Endpoint::Orders,
-            Endpoint::LimitsGet,
-            Endpoint::LimitsSet,
-            Endpoint::Kill,
-            Endpoint::Resume,
-            Endpoint::CancelAll,
-            Endpoint::Strategy,
-            Endpoint::Metrics,
-        ] {
-            assert_ne!(endpoint_name(endpoint as u8), "unknown", "{endpoint:?}");
-        }
-    }
 }

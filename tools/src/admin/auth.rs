@@ -18,6 +18,7 @@ use std::fmt;
 use subtle::{Choice, ConditionallySelectable, ConstantTimeEq};
 use totp::TotpGuard;
 use totp_rs::Totp;
+use traider_core::admin::Refusal;
 
 /// Names are journaled in a fixed 24-byte field.
 pub const NAME_LEN_MAX: usize = 24;
@@ -123,7 +124,7 @@ pub struct Identity {
 }
 
 /// Why a request was refused, with its HTTP status ([`AuthError::status`]) and a stable
-/// code for clients ([`AuthError::code`]).
+/// code for clients ([`AuthError::refusal`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum AuthError {
     #[error("no Authorization header")]
@@ -159,17 +160,18 @@ impl AuthError {
         }
     }
 
-    pub fn code(self) -> &'static str {
+    /// What the journal's audit record and the API's error `code` call this refusal.
+    pub fn refusal(self) -> Refusal {
         match self {
-            AuthError::Missing => "token_missing",
-            AuthError::Malformed => "token_malformed",
-            AuthError::Unknown => "token_unknown",
-            AuthError::Forbidden { .. } => "role_forbidden",
-            AuthError::TotpRequired => "totp_required",
-            AuthError::TotpNotConfigured => "totp_not_configured",
-            AuthError::TotpInvalid => "totp_invalid",
-            AuthError::TotpReplayed => "totp_replayed",
-            AuthError::LockedOut { .. } => "totp_locked_out",
+            AuthError::Missing => Refusal::TokenMissing,
+            AuthError::Malformed => Refusal::TokenMalformed,
+            AuthError::Unknown => Refusal::TokenUnknown,
+            AuthError::Forbidden { .. } => Refusal::RoleForbidden,
+            AuthError::TotpRequired => Refusal::TotpRequired,
+            AuthError::TotpNotConfigured => Refusal::TotpNotConfigured,
+            AuthError::TotpInvalid => Refusal::TotpInvalid,
+            AuthError::TotpReplayed => Refusal::TotpReplayed,
+            AuthError::LockedOut { .. } => Refusal::TotpLockedOut,
         }
     }
 }
@@ -493,7 +495,10 @@ mod tests {
         let err = auth
             .authorize(&viewer, Role::Operator)
             .expect_err("forbidden");
-        assert_eq!((err.status(), err.code()), (403, "role_forbidden"));
+        assert_eq!(
+            (err.status(), err.refusal().as_str()),
+            (403, "role_forbidden")
+        );
     }
 
     #[test]
@@ -679,9 +684,14 @@ mod tests {
             ),
         ];
         for (err, status, code) in cases {
-            assert_eq!((err.status(), err.code()), (status, code), "{err:?}");
+            assert_eq!(
+                (err.status(), err.refusal().as_str()),
+                (status, code),
+                "{err:?}"
+            );
         }
-        let codes: std::collections::HashSet<_> = cases.iter().map(|c| c.0.code()).collect();
+        let codes: std::collections::HashSet<_> =
+            cases.iter().map(|c| c.0.refusal().as_str()).collect();
         assert_eq!(codes.len(), cases.len());
     }
 }

@@ -17,10 +17,11 @@ use axum::routing::{get, post};
 use serde_json::json;
 use traider_journal::Syncer;
 
-use super::api::{self, AdminState, Endpoint};
+use super::api::{self, AdminState};
 use super::auth::Role;
 use super::config::AdminConfig;
 use super::metrics::{Extras, render};
+use traider_core::admin::Endpoint;
 
 /// The OpenAPI document served at `/openapi.json`.
 pub const OPENAPI: &str = include_str!("openapi.json");

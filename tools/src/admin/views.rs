@@ -197,7 +197,7 @@ pub fn parse_limit_change(
     instrument: Option<&str>,
     value: &str,
 ) -> Result<LimitChange, String> {
-    let id = LimitId::parse(limit).ok_or_else(|| {
+    let id = LimitId::from_name(limit).ok_or_else(|| {
         let names: Vec<&str> = LimitId::ALL.iter().map(|l| l.as_str()).collect();
         format!("unknown limit {limit:?} (one of {})", names.join(", "))
     })?;

@@ -90,7 +90,7 @@ pub async fn find_adopted(
         None => {
             asked = client
                 .list_orders(&OrderFilter {
-                    order_ids: vec![super::convert::venue_ref_text(venue_ref_bits)],
+                    order_ids: vec![traider_core::order::venue_ref_text(venue_ref_bits)],
                     ..OrderFilter::default()
                 })
                 .await
@@ -150,7 +150,7 @@ mod tests {
         assert_eq!(adoption.request.side, Side::Buy);
         assert!(adoption.request.post_only);
         assert_eq!(
-            super::super::convert::venue_ref_text(adoption.venue_ref),
+            traider_core::order::venue_ref_text(adoption.venue_ref),
             "0b2f66b4-6a5d-4f7e-9a3c-1d2e3f405162"
         );
         assert_eq!(adoption.record.client_order_id, "placed-by-hand");

@@ -61,19 +61,6 @@ pub fn venue_ref(order_id: &str) -> Option<u128> {
     u128::from_str_radix(&hex, 16).ok()
 }
 
-/// The venue order id text of [`venue_ref`] (lower-case UUID form).
-pub fn venue_ref_text(venue_ref: u128) -> String {
-    let hex = format!("{venue_ref:032x}");
-    format!(
-        "{}-{}-{}-{}-{}",
-        &hex[..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..]
-    )
-}
-
 /// One execution as the venue's REST fills endpoint reports it, in integers.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FillRecord {
@@ -185,6 +172,7 @@ impl OrderRecord {
 pub(crate) mod tests {
     use super::*;
     use traider_core::instrument::{ProductRules, VenueStatus as Rules};
+    use traider_core::order::venue_ref_text;
     use traider_gateways::coinbase::decimal::Decimal;
 
     /// BTC-USD with the venue's real increments and limits.

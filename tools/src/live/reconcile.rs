@@ -176,7 +176,7 @@ pub async fn reconcile(ctx: Context<'_>) -> Result<Report, Refusal> {
                     .map_err(Refusal::Venue)?;
                 Some(record.ok_or_else(|| Refusal::AdoptedMissing {
                     id: text.clone(),
-                    order_id: super::convert::venue_ref_text(bits),
+                    order_id: traider_core::order::venue_ref_text(bits),
                 })?)
             }
             None => by_client
