@@ -98,6 +98,13 @@ pub struct Engine {
 
 const _: () = assert!(crate::config::INSTRUMENTS_MAX <= u32::BITS as usize);
 
+/// The `touched` mask of every instrument: the low `count` bits set. Shifted in `u64`, as a
+/// `u32` shift by 32 (the count the assert above allows) overflows.
+fn all_instruments_mask(count: usize) -> u32 {
+    assert!(count <= u32::BITS as usize);
+    ((1_u64 << count) - 1) as u32
+}
+
 /// Live fills remembered for deduplication (by order and trade).
 const FILL_KEYS_KEPT: usize = 4096;
 
@@ -257,5 +264,31 @@ impl Engine {
 
     pub fn on_timer(&mut self) {
         self.counters.timers += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::all_instruments_mask;
+
+    // Proves the all-instruments mask sets exactly the low `count` bits for every count the
+    // layout assert allows, 32 included (where a `u32` shift overflows).
+    #[test]
+    fn all_instruments_mask_sets_one_bit_per_instrument() {
+        assert_eq!(all_instruments_mask(0), 0);
+        assert_eq!(all_instruments_mask(1), 0b1);
+        assert_eq!(all_instruments_mask(16), 0xFFFF);
+        assert_eq!(all_instruments_mask(31), 0x7FFF_FFFF);
+        assert_eq!(all_instruments_mask(32), u32::MAX);
+        for count in 0..=32 {
+            assert_eq!(all_instruments_mask(count).count_ones() as usize, count);
+        }
+    }
+
+    // Proves a count beyond the mask's width is a bug that crashes, not a wrapped mask.
+    #[test]
+    #[should_panic(expected = "count <= u32::BITS")]
+    fn all_instruments_mask_refuses_more_than_32() {
+        all_instruments_mask(33);
     }
 }

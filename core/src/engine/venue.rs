@@ -2,7 +2,7 @@
 //! adopted orders, deduplicated), the trading gate, and the simulated venue's reports. Every
 //! fill is booked in one place (`book_fill`).
 
-use super::Engine;
+use super::{Engine, all_instruments_mask};
 use crate::decision::Decision;
 use crate::order::ClientOrderId;
 use crate::sim::{SimVenue, VenueReport};
@@ -219,7 +219,7 @@ impl Engine {
         self.gate = gate;
         if open {
             // Every instrument gets a look now, not at its next market event.
-            self.touched = (1_u32 << self.instruments.symbols.len()) - 1;
+            self.touched = all_instruments_mask(self.instruments.symbols.len());
         }
         self.decisions.push(Decision::TradingGate { open, cause });
         if !open && cancel_all {
