@@ -23,7 +23,7 @@ mod risk_stage;
 mod venue;
 
 use crate::book::OrderBook;
-use crate::config::{ConfigError, EngineSettings, StrategyKind};
+use crate::config::{ConfigError, EngineSettings, StrategyKind, StrategySettings};
 use crate::control::Control;
 use crate::decision::Decision;
 use crate::event::TickerTop;
@@ -53,6 +53,37 @@ pub(crate) struct Instruments {
     pub overrides: Vec<LimitOverrides>,
     /// Event time of the last flattening order per instrument (kill switch).
     pub flattened_ns: Vec<u64>,
+}
+
+impl Instruments {
+    /// A slot per configured instrument, without rules until the venue's product definitions
+    /// arrive; every book sized for `book_levels_max` levels up front.
+    fn new(settings: &EngineSettings) -> Result<Self, ConfigError> {
+        let count = settings.instruments.len();
+        let levels_max = settings.limits.book_levels_max;
+        let symbols = settings
+            .instruments
+            .iter()
+            .map(|i| {
+                Symbol::new(&i.product_id)
+                    .ok_or_else(|| ConfigError::new("instruments", "bad product_id"))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Self {
+            symbols,
+            specs: vec![None; count],
+            limits: vec![None; count],
+            refusals: vec![None; count],
+            books: (0..count)
+                .map(|_| OrderBook::with_capacity(levels_max))
+                .collect(),
+            positions: vec![Position::default(); count],
+            tickers: vec![None; count],
+            last_trades: vec![None; count],
+            overrides: vec![LimitOverrides::default(); count],
+            flattened_ns: vec![0; count],
+        })
+    }
 }
 
 /// Market-data connection state: one `sequence_num` counter per connection.
@@ -108,57 +139,43 @@ fn all_instruments_mask(count: usize) -> u32 {
 /// Live fills remembered for deduplication (by order and trade).
 const FILL_KEYS_KEPT: usize = 4096;
 
+/// The strategy `settings.kind` names, with its parameters, for `count` instruments.
+fn new_strategy(
+    settings: &StrategySettings,
+    count: usize,
+) -> Result<Box<dyn Strategy>, ConfigError> {
+    let strategy: Box<dyn Strategy> = match settings.kind {
+        StrategyKind::MarketMaker => {
+            let params = settings
+                .market_maker
+                .ok_or_else(|| ConfigError::new("strategy.market_maker", "missing"))?;
+            Box::new(MarketMaker::new(params, count))
+        }
+        StrategyKind::Taker => {
+            let params = settings
+                .taker
+                .ok_or_else(|| ConfigError::new("strategy.taker", "missing"))?;
+            Box::new(Taker::new(params, count))
+        }
+    };
+    Ok(strategy)
+}
+
 impl Engine {
     /// Builds an engine; `simulated` selects the in-core simulated venue (paper, replay).
     pub fn new(settings: EngineSettings, simulated: bool) -> Result<Self, ConfigError> {
         settings.validate()?;
         let count = settings.instruments.len();
-        let levels_max = settings.limits.book_levels_max;
         let orders_max = settings.limits.orders_open_max;
-        let symbols = settings
-            .instruments
-            .iter()
-            .map(|i| {
-                Symbol::new(&i.product_id)
-                    .ok_or_else(|| ConfigError::new("instruments", "bad product_id"))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        let strategy: Box<dyn Strategy> = match settings.strategy.kind {
-            StrategyKind::MarketMaker => {
-                let params = settings
-                    .strategy
-                    .market_maker
-                    .ok_or_else(|| ConfigError::new("strategy.market_maker", "missing"))?;
-                Box::new(MarketMaker::new(params, count))
-            }
-            StrategyKind::Taker => {
-                let params = settings
-                    .strategy
-                    .taker
-                    .ok_or_else(|| ConfigError::new("strategy.taker", "missing"))?;
-                Box::new(Taker::new(params, count))
-            }
-        };
+        let instruments = Instruments::new(&settings)?;
+        let strategy = new_strategy(&settings.strategy, count)?;
         let sim = if simulated {
             Some(SimVenue::new(settings.sim_params()?, orders_max))
         } else {
             None
         };
         Ok(Self {
-            instruments: Instruments {
-                symbols,
-                specs: vec![None; count],
-                limits: vec![None; count],
-                refusals: vec![None; count],
-                books: (0..count)
-                    .map(|_| OrderBook::with_capacity(levels_max))
-                    .collect(),
-                positions: vec![Position::default(); count],
-                tickers: vec![None; count],
-                last_trades: vec![None; count],
-                overrides: vec![LimitOverrides::default(); count],
-                flattened_ns: vec![0; count],
-            },
+            instruments,
             risk: RiskEngine::new(settings.global_limits()),
             oms: OrderManager::new(settings.client_order_namespace, orders_max),
             strategy,
