@@ -239,6 +239,15 @@ pub struct EngineSettings {
 impl EngineSettings {
     /// Checks everything that can be checked before the venue's product rules are known.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        self.validate_instruments()?;
+        self.validate_risk()?;
+        self.validate_strategy()?;
+        self.sim_params()?;
+        self.validate_capacity()
+    }
+
+    /// The instrument list: its length, and each product id and decimal field.
+    fn validate_instruments(&self) -> Result<(), ConfigError> {
         if self.instruments.is_empty() || self.instruments.len() > INSTRUMENTS_MAX {
             return Err(ConfigError::new(
                 "instruments",
@@ -271,6 +280,12 @@ impl EngineSettings {
                     .map_err(|e| ConfigError::new(path("max_order_notional"), e))?;
             }
         }
+        Ok(())
+    }
+
+    /// The `[risk]` table: money amounts, collar and slippage, rate limits that fit their
+    /// windows, and an open-order limit within `limits.orders_open_max`.
+    fn validate_risk(&self) -> Result<(), ConfigError> {
         for (field, text) in [
             ("max_order_notional", &self.risk.max_order_notional),
             ("max_gross_exposure", &self.risk.max_gross_exposure),
@@ -317,6 +332,11 @@ impl EngineSettings {
                 "must not exceed limits.orders_open_max",
             ));
         }
+        Ok(())
+    }
+
+    /// The `[strategy]` table has the parameters of the strategy its `kind` names.
+    fn validate_strategy(&self) -> Result<(), ConfigError> {
         match self.strategy.kind {
             StrategyKind::MarketMaker if self.strategy.market_maker.is_none() => {
                 return Err(ConfigError::new(
@@ -332,7 +352,11 @@ impl EngineSettings {
             }
             _ => {}
         }
-        self.sim_params()?;
+        Ok(())
+    }
+
+    /// The `[limits]` capacities and the client order id namespace.
+    fn validate_capacity(&self) -> Result<(), ConfigError> {
         if self.limits.book_levels_max < 16
             || self.limits.orders_open_max == 0
             || self.limits.trades_per_frame_max == 0

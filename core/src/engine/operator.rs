@@ -1,7 +1,7 @@
 //! The engine's controls: admin commands, the kill switch and its flattening, the loss
 //! limits and the execution throttle (see [`crate::control`] and [`crate::admin`]).
 
-use super::Engine;
+use super::{Engine, all_instruments_mask};
 use crate::admin::{ACCOUNT, Actor, AdminCommand, AdminInput, AdminOutcome, Role, Source};
 use crate::control::{StateCause, TradingState, Transition};
 use crate::decision::Decision;
@@ -132,7 +132,7 @@ impl Engine {
             self.instruments.flattened_ns.fill(0);
         }
         // The kill acts now, whatever the instruments' books did in this input.
-        self.touched = (1_u32 << self.instruments.symbols.len()) - 1;
+        self.touched = all_instruments_mask(self.instruments.symbols.len());
     }
 
     /// Journals a state change and cancels what the new state forbids: everything when
@@ -157,7 +157,7 @@ impl Engine {
             }),
             // Quoting resumes now, not at each instrument's next market event.
             TradingState::Active => {
-                self.touched = (1_u32 << self.instruments.symbols.len()) - 1;
+                self.touched = all_instruments_mask(self.instruments.symbols.len());
             }
         }
     }
@@ -194,7 +194,7 @@ impl Engine {
             actor,
         });
         if on {
-            self.touched = (1_u32 << self.instruments.symbols.len()) - 1;
+            self.touched = all_instruments_mask(self.instruments.symbols.len());
         } else {
             self.cancel_live(cause, |order, _| !order.adopted);
         }

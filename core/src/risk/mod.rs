@@ -264,6 +264,12 @@ impl RiskEngine {
         }
     }
 
+    /// The first check `request` fails, in the order the checks run (that of [`Reject`]'s
+    /// variants); `None` when it passes them all.
+    #[allow(
+        clippy::too_many_lines,
+        reason = "the checks in the order they run, read top to bottom beside Reject"
+    )]
     fn first_failure(&self, request: &OrderRequest, ctx: &RiskContext<'_>) -> Option<Reject> {
         let flatten = ctx.purpose == Purpose::Flatten;
         if ctx.state == TradingState::Halted && !flatten {
