@@ -16,22 +16,11 @@
 //!
 //! Runs on the hot thread; no clock: time comes from the inputs.
 
-use crate::admin::Actor;
+use crate::actor::Actor;
 use crate::num::Money;
 use crate::risk::GlobalLimits;
+pub use crate::risk::TradingState;
 use crate::risk::window::RateWindow;
-
-crate::wire::code_enum! {
-    /// What orders may do.
-    #[derive(PartialOrd, Ord)]
-    pub enum TradingState {
-        Active = 0 "active",
-        /// Only orders that reduce a position pass.
-        Reducing = 1 "reducing",
-        /// Nothing passes (but the kill switch's flattening), every open order is cancelled.
-        Halted = 2 "halted",
-    }
-}
 
 crate::wire::code_enum! {
     /// Why the trading state or the strategy switch moved.

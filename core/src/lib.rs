@@ -21,6 +21,7 @@
 #![deny(unsafe_code)]
 #![deny(clippy::float_arithmetic)]
 
+pub mod actor;
 pub mod admin;
 pub mod book;
 pub mod command;
@@ -38,6 +39,7 @@ pub mod order;
 pub mod pipeline;
 pub mod portfolio;
 pub mod record;
+pub mod request;
 pub mod risk;
 pub mod sim;
 pub mod stats;

@@ -16,6 +16,7 @@
 
 use crate::event::Side;
 use crate::instrument::InstrumentId;
+pub use crate::request::{OrderRequest, TimeInForce};
 use crate::risk::RiskApproved;
 
 /// Deterministic client order id: `namespace` (config) in the high 24 bits, counter below.
@@ -112,16 +113,6 @@ impl std::fmt::Display for ClientOrderId {
     }
 }
 
-crate::wire::code_enum! {
-    /// How an order executes.
-    pub enum TimeInForce {
-        /// Rests until cancelled; `post_only` orders refuse to take liquidity.
-        GoodTillCancel = 0 "gtc",
-        /// Takes what it can at the limit price, the rest is cancelled.
-        ImmediateOrCancel = 1 "ioc",
-    }
-}
-
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u8)]
 pub enum OrderState {
@@ -148,17 +139,6 @@ impl OrderState {
             Self::Rejected => "rejected",
         }
     }
-}
-
-/// What an order asks for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
-pub struct OrderRequest {
-    pub instrument: InstrumentId,
-    pub side: Side,
-    pub price_ticks: i64,
-    pub size_lots: i64,
-    pub time_in_force: TimeInForce,
-    pub post_only: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

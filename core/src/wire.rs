@@ -166,7 +166,7 @@ const fn str_eq(a: &str, b: &str) -> bool {
 /// code and their stable name, written `Variant = code "name"`.
 ///
 /// Generates `COUNT`, `ALL` (in declaration order), `code`, `from_u8`, `as_str`,
-/// `from_name`, a [`Wire`] impl (one byte) and a `serde::Serialize` impl (the name). The
+/// `from_name`, a [`Wire`] impl (one byte) and `serde` impls (the name). The
 /// enum derives `Clone, Copy, Debug, PartialEq, Eq, Hash`; add more derives as attributes.
 /// Two variants with one code do not compile; two with one name fail a `const` assertion.
 macro_rules! code_enum {
@@ -234,6 +234,15 @@ macro_rules! code_enum {
         impl serde::Serialize for $name {
             fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
                 s.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                const NAMES: &[&str] = &[$($text),+];
+                let name = <std::borrow::Cow<'de, str> as serde::Deserialize>::deserialize(d)?;
+                Self::from_name(&name)
+                    .ok_or_else(|| serde::de::Error::unknown_variant(&name, NAMES))
             }
         }
 

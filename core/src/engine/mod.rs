@@ -20,6 +20,7 @@ mod digest;
 mod market_data;
 mod operator;
 mod risk_stage;
+mod status;
 mod venue;
 
 use crate::book::OrderBook;

@@ -19,12 +19,24 @@ pub mod window;
 pub use limits::{GlobalLimits, InstrumentLimits, LimitId, LimitOverrides, LimitUnit};
 
 use crate::book::OrderBook;
-use crate::control::TradingState;
 use crate::event::Side;
 use crate::instrument::InstrumentSpec;
 use crate::num::Money;
-use crate::order::OrderRequest;
+use crate::request::OrderRequest;
 use window::{RateWindow, RecentOrders};
+
+crate::wire::code_enum! {
+    /// What orders may do: the trading state (kill switch, loss limits; see
+    /// [`crate::control`]), checked first.
+    #[derive(PartialOrd, Ord)]
+    pub enum TradingState {
+        Active = 0 "active",
+        /// Only orders that reduce a position pass.
+        Reducing = 1 "reducing",
+        /// Nothing passes (but the kill switch's flattening), every open order is cancelled.
+        Halted = 2 "halted",
+    }
+}
 
 crate::wire::code_enum! {
     /// Why an order was refused. Variants are listed in the order the checks run (so

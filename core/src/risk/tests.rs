@@ -2,7 +2,7 @@ use super::*;
 use crate::event::LevelChange;
 use crate::instrument::tests::btc_usd;
 use crate::instrument::{InstrumentId, InstrumentSpec};
-use crate::order::TimeInForce;
+use crate::request::TimeInForce;
 use proptest::prelude::*;
 
 const NOW: u64 = 10 * SECOND_NS;

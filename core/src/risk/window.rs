@@ -4,7 +4,7 @@
 
 use crate::event::Side;
 use crate::instrument::InstrumentId;
-use crate::order::OrderRequest;
+use crate::request::OrderRequest;
 
 /// Slots of a rate ring: the largest per-window count any rate limit can be set to.
 pub const RATE_SLOTS: usize = 10_000;
@@ -150,7 +150,7 @@ impl RecentOrders {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::order::TimeInForce;
+    use crate::request::TimeInForce;
 
     const S: u64 = 1_000_000_000;
 
