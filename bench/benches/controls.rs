@@ -16,7 +16,7 @@ use traider_bench::report::{Report, Row, machine};
 use traider_bench::sections::{env_usize, harness_rows, load_average};
 use traider_bench::session::{Session, tick_to_order_config};
 use traider_bench::{capture_path, pin, target_dir, thread_cores};
-use traider_tools::journal_sink::Journal;
+use traiderd::hot::Journal;
 
 fn main() {
     if let Err(error) = run() {

@@ -21,7 +21,7 @@ use traider_bench::sections::*;
 use traider_bench::session::{FrameClass, Session, replay_config, tick_to_order_config};
 use traider_bench::throughput::{JournalMode, Replayer};
 use traider_bench::{capture_path, pin, target_dir, thread_cores};
-use traider_tools::config::DaemonConfig;
+use traiderd::config::DaemonConfig;
 
 fn main() {
     let path = capture_path();

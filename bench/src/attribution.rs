@@ -22,9 +22,9 @@ use traider_core::pipeline::latency::Stamp;
 use traider_core::pipeline::ring::{Output, OutputSink};
 use traider_core::pipeline::{append_decisions, append_input};
 use traider_core::record::InputRecord;
-use traider_tools::config::DaemonConfig;
-use traider_tools::hot;
-use traider_tools::journal_sink::Journal;
+use traiderd::config::DaemonConfig;
+use traiderd::hot;
+use traiderd::hot::Journal;
 
 /// The parts of one input, in the order they run.
 pub const PARTS: [&str; 10] = [

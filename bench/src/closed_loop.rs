@@ -26,9 +26,9 @@ use traider_core::engine::Counters;
 use traider_core::input::{FeedControl, InputKind};
 use traider_core::pipeline::latency::Stamp;
 use traider_core::pipeline::ring::{Output, input_ring, output_ring};
-use traider_tools::config::DaemonConfig;
-use traider_tools::hot;
-use traider_tools::journal_sink::Journal;
+use traiderd::config::DaemonConfig;
+use traiderd::hot;
+use traiderd::hot::Journal;
 
 /// A counter alone on its cache lines (no false sharing with the data around it).
 #[repr(align(128))]

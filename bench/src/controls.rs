@@ -21,6 +21,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use hdrhistogram::Histogram;
+use traider_admin_api::auth::{Role as TokenRole, TokenConfig, token_sha256_hex};
 use traider_core::admin::{Actor, AdminCommand, AdminInput, Role, Source};
 use traider_core::book::OrderBook;
 use traider_core::command::OrderAction;
@@ -35,11 +36,10 @@ use traider_core::pipeline::HotPath;
 use traider_core::pipeline::latency::Stamp;
 use traider_core::pipeline::ring::Output;
 use traider_core::risk::{GlobalLimits, InstrumentLimits, Purpose, RiskContext, RiskEngine};
-use traider_tools::admin::auth::{Role as TokenRole, TokenConfig, token_sha256_hex};
-use traider_tools::admin::config::AdminConfig;
-use traider_tools::config::DaemonConfig;
-use traider_tools::hot;
-use traider_tools::journal_sink::Journal;
+use traiderd::config::DaemonConfig;
+use traiderd::config::admin::AdminConfig;
+use traiderd::hot;
+use traiderd::hot::Journal;
 
 use crate::closed_loop::schedule;
 use crate::histogram;
@@ -307,7 +307,7 @@ pub fn kill_over_http(
                 }
             })
     });
-    let mut observed = traider_tools::admin::daemon::Observed::new(
+    let mut observed = traiderd::admin::daemon::Observed::new(
         &traider_core::engine::StatusSnapshot::empty(config.engine_settings().global_limits()),
     );
     let running = hot::Running::start(
@@ -339,12 +339,7 @@ pub fn kill_over_http(
                 };
                 // Stamped on receipt like every input of the daemon (the endpoint's commands
                 // carry the wall clock too, and event time never runs backwards).
-                producer.publish(
-                    step.kind,
-                    CONN_ID,
-                    traider_tools::clock::unix_now_ns(),
-                    data,
-                );
+                producer.publish(step.kind, CONN_ID, traiderd::clock::unix_now_ns(), data);
                 std::thread::sleep(Duration::from_micros(200));
             }
         })
@@ -393,12 +388,7 @@ pub fn kill_over_http(
             },
             Role::Admin,
         );
-        admin.publish(
-            InputKind::Admin,
-            0,
-            traider_tools::clock::unix_now_ns(),
-            &resume,
-        );
+        admin.publish(InputKind::Admin, 0, traiderd::clock::unix_now_ns(), &resume);
         std::thread::sleep(Duration::from_millis(5));
     }
     stop.store(true, Ordering::Relaxed);

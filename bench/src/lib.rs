@@ -108,9 +108,9 @@ mod tests {
     use super::*;
     use crate::session::{FrameClass, Session, tick_to_order_config};
     use traider_core::pipeline::latency::Stage;
-    use traider_tools::journal_sink::Journal;
+    use traiderd::hot::Journal;
 
-    fn session() -> Option<(Session, traider_tools::config::DaemonConfig)> {
+    fn session() -> Option<(Session, traiderd::config::DaemonConfig)> {
         let path = capture_path();
         if !path.exists() {
             eprintln!("SKIP: recorded capture not found at {}", path.display());

@@ -11,8 +11,8 @@ use traider_core::book::OrderBook;
 use traider_core::event::{DecodedBatch, FrameDecoder, FrameKind, LevelChange, MarketEvent};
 use traider_core::pipeline::latency::Stamp;
 use traider_gateways::coinbase::parse::CoinbaseDecoder;
-use traider_tools::config::DaemonConfig;
-use traider_tools::hot;
+use traiderd::config::DaemonConfig;
+use traiderd::hot;
 
 /// Records one frame's time, whole and per level (ps).
 fn record_frame(
@@ -239,7 +239,7 @@ pub fn journal_appends(
         .prefix("traider-bench-journal")
         .tempdir_in(parent)
         .with_context(|| format!("cannot create a journal directory in {}", parent.display()))?;
-    let (mut journal, _) = traider_tools::journal_sink::Journal::open(dir.path(), &config.journal)
+    let (mut journal, _) = traiderd::hot::Journal::open(dir.path(), &config.journal)
         .context("cannot open the bench journal")?;
     let frames: Vec<&[u8]> = session.updates().map(|f| &f.data[..]).collect();
     let stamp = Stamp::default();

@@ -11,7 +11,7 @@ use crate::throughput::{self, JournalMode, Pass, best_and_median};
 use crate::{attribution, histogram};
 use std::hint::black_box;
 use traider_core::pipeline::latency::{Stage, Stamp};
-use traider_tools::config::DaemonConfig;
+use traiderd::config::DaemonConfig;
 
 /// A positive number from the environment, or `default`.
 pub fn env_usize(name: &str, default: usize) -> usize {

@@ -9,8 +9,8 @@ use anyhow::{Context, bail};
 use std::path::Path;
 use traider_core::event::{DecodedBatch, FrameDecoder, FrameKind, MarketEvent};
 use traider_core::input::{FeedControl, InputKind, InputSlot};
-use traider_tools::config::DaemonConfig;
-use traider_tools::hot;
+use traiderd::config::DaemonConfig;
+use traiderd::hot;
 
 /// The connection id every recorded frame is published with (the capture has one).
 pub const CONN_ID: u32 = 1;

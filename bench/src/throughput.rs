@@ -17,9 +17,9 @@ use traider_core::pipeline::HotPath;
 use traider_core::pipeline::latency::Stamp;
 use traider_core::pipeline::ring::{Output, OutputSink};
 use traider_gateways::coinbase::parse::CoinbaseDecoder;
-use traider_tools::config::DaemonConfig;
-use traider_tools::hot;
-use traider_tools::journal_sink::Journal;
+use traiderd::config::DaemonConfig;
+use traiderd::hot;
+use traiderd::hot::Journal;
 
 /// Counts order commands (stands in for the output ring when nothing drains it).
 #[derive(Default)]

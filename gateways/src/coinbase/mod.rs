@@ -1,6 +1,7 @@
 //! Coinbase Advanced Trade adapter.
 pub mod auth;
 pub mod decimal;
+pub mod execution;
 pub mod fields;
 pub mod fills;
 mod l2_scan;

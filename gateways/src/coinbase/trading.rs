@@ -76,12 +76,6 @@ pub struct TradingClient {
 /// configured rate, leaving room for jitter between here and the venue.
 const RATE_MARGIN_PERCENT: u32 = 90;
 
-fn system_now_s() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
-
 impl TradingClient {
     /// A client for `base_url` (`https://api.coinbase.com` or a local stand-in) whose
     /// requests time out after `timeout`.
@@ -94,7 +88,7 @@ impl TradingClient {
             http,
             base_url: base_url.trim_end_matches('/').to_owned(),
             key,
-            now_s: system_now_s,
+            now_s: crate::clock::unix_now_s,
             private_limit: None,
             rate_waits: Arc::default(),
         })

@@ -207,12 +207,6 @@ impl std::fmt::Debug for UserChannelClient {
     }
 }
 
-fn system_now_s() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
-
 impl UserChannelClient {
     pub fn new(config: UserConfig, key: Arc<ApiKey>) -> Result<Self, UserError> {
         config.validate()?;
@@ -225,7 +219,7 @@ impl UserChannelClient {
             config,
             key,
             connector,
-            now_s: system_now_s,
+            now_s: crate::clock::unix_now_s,
         })
     }
 

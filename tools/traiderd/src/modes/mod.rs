@@ -1,0 +1,145 @@
+//! `traiderd run`: the daemon, in paper mode ([`paper`]: live market data, simulated fills)
+//! or live mode ([`live`]: real orders), and `traiderd replay` ([`replay`]: a recorded
+//! session or backtest). One engine and one hot path for all three; only the edges differ.
+//!
+//! This module holds what the modes share: loading the config and choosing the mode, the
+//! journal, the stop signals, the market-data sink that stamps frames into the input ring,
+//! and the timer.
+
+pub mod live;
+pub mod paper;
+pub mod replay;
+
+use crate::clock::unix_now_ns;
+use crate::config::{DaemonConfig, Mode};
+use crate::hot::{Journal, SinkStats};
+use anyhow::{Context, bail};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+use traider_core::engine::StatusSnapshot;
+use traider_core::input::{FeedControl, InputKind};
+use traider_core::pipeline::ring::InputProducer;
+use traider_gateways::coinbase::execution::watch::Health;
+use traider_gateways::coinbase::ws::{FrameSink, WsConfig};
+
+pub struct RunArgs {
+    pub config: PathBuf,
+    pub journal_dir: Option<PathBuf>,
+}
+
+/// Market data from the WebSocket client into the input ring, stamped on receipt. In live
+/// mode every frame is also a sign of life for the dead-man switch (`health`).
+pub(crate) struct RingSink {
+    pub producer: InputProducer,
+    pub health: Option<Arc<Health>>,
+}
+
+impl FrameSink for RingSink {
+    fn on_frame(&mut self, conn_id: u32, frame: &[u8]) {
+        if let Some(health) = &self.health {
+            health.market_message();
+        }
+        self.producer
+            .publish(InputKind::MdFrame, conn_id, unix_now_ns(), frame);
+    }
+
+    fn on_feed(&mut self, conn_id: u32, control: FeedControl) {
+        tracing::info!(
+            conn_id,
+            control = control.as_str(),
+            "market-data connection"
+        );
+        self.producer
+            .publish(InputKind::Feed(control), conn_id, unix_now_ns(), &[]);
+    }
+}
+
+pub struct RunOutcome {
+    pub summary: serde_json::Value,
+    pub sink: SinkStats,
+}
+
+/// `traiderd run`: loads the config and runs the mode it names until Ctrl-C or SIGTERM.
+pub fn run(args: &RunArgs) -> anyhow::Result<RunOutcome> {
+    let config = DaemonConfig::load(&args.config)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", args.config.display()))?;
+    match config.mode {
+        Mode::Paper => paper::run(args, config),
+        Mode::Live => live::run(args, config),
+        Mode::Replay => bail!(
+            "mode: traiderd run runs mode = \"paper\" or \"live\"; use traiderd replay for recorded data"
+        ),
+    }
+}
+
+/// Opens the daemon's journal, its system of record: a restart continues it (rebuilding the
+/// engine's state from it first). Returns it and its directory.
+pub(crate) fn open_journal(
+    args: &RunArgs,
+    config: &DaemonConfig,
+) -> anyhow::Result<(Journal, PathBuf)> {
+    let dir = args
+        .journal_dir
+        .clone()
+        .unwrap_or_else(|| config.journal.dir.clone());
+    let (journal, recovery) = Journal::open(&dir, &config.journal)
+        .with_context(|| format!("cannot open the journal in {}", dir.display()))?;
+    if let Some(torn) = recovery.torn_tail {
+        tracing::warn!(
+            segment = torn.segment,
+            offset = torn.offset,
+            bytes = torn.bytes,
+            "cut a torn tail from the journal (the last append before a crash)"
+        );
+    }
+    tracing::info!(journal = %dir.display(), "journal open");
+    Ok((journal, dir))
+}
+
+/// From here on Ctrl-C / SIGTERM set the returned flag (a clean stop); a second one exits
+/// at once.
+pub(crate) fn stop_on_signals() -> anyhow::Result<Arc<AtomicBool>> {
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register_conditional_shutdown(signal, 1, Arc::clone(&stop))
+            .and_then(|_| signal_hook::flag::register(signal, Arc::clone(&stop)))
+            .context("cannot install signal handlers")?;
+    }
+    Ok(stop)
+}
+
+pub(crate) fn ws_config(config: &DaemonConfig) -> WsConfig {
+    let venue = &config.venue;
+    let mut ws = WsConfig::new(
+        venue.ws_url.clone(),
+        config.product_ids().iter().map(|s| s.to_string()).collect(),
+    );
+    ws.heartbeat_timeout = Duration::from_millis(venue.heartbeat_timeout_ms);
+    ws.resync_timeout = Duration::from_millis(venue.resync_timeout_ms);
+    ws.backoff_min = Duration::from_millis(venue.reconnect_backoff_min_ms);
+    ws.backoff_max = Duration::from_millis(venue.reconnect_backoff_max_ms);
+    ws.max_message_bytes = config.hot_path.frame_bytes_max;
+    ws
+}
+
+/// Timer inputs let event time pass (stale-book checks, simulated latency) without data.
+pub(crate) fn spawn_timer(
+    mut producer: InputProducer,
+    every: Duration,
+    stop: Arc<AtomicBool>,
+) -> std::io::Result<std::thread::JoinHandle<()>> {
+    std::thread::Builder::new()
+        .name("traider-timer".into())
+        .spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                std::thread::sleep(every);
+                producer.publish(InputKind::Timer, 0, unix_now_ns(), &[]);
+            }
+        })
+}
+
+pub(crate) fn empty_status(config: &DaemonConfig) -> StatusSnapshot {
+    StatusSnapshot::empty(config.engine_settings().global_limits())
+}
