@@ -723,4 +723,30 @@ mod tests {
             );
         }
     }
+
+    // Proves a reason that carries a value in the field its kind does not use is refused, so
+    // every payload the decoder accepts encodes back to the same bytes (found by the
+    // journal_record fuzz target: a CancelRequest with Requote and a non-zero second field).
+    #[test]
+    fn unused_reason_field_must_be_zero() {
+        let decision = Decision::CancelRequest {
+            id: ClientOrderId::new(3, 99),
+            instrument: InstrumentId(0),
+            reason: Reason::Requote { drift_ticks: 3 },
+        };
+        let mut buf = [0; DECISION_BYTES_MAX];
+        let len = decision.encode(&mut buf);
+        let kind = decision.record_kind();
+        assert_eq!(Decision::decode(kind, &buf[..len]), Some(decision));
+        // The reason is the last 17 bytes: code, a, b; b is the last 8.
+        buf[len - 8] = 225;
+        assert_eq!(Decision::decode(kind, &buf[..len]), None);
+        for code in 1..=7_u8 {
+            for b in [0, 1, -1] {
+                if let Some(reason) = Reason::decode(code, 5, b) {
+                    assert_eq!(reason.encode(), (code, 5, b), "code {code}, b {b}");
+                }
+            }
+        }
+    }
 }

@@ -60,7 +60,13 @@ impl Reason {
         }
     }
 
+    /// The inverse of [`Self::encode`]: a one-field reason must carry 0 in `b` (what
+    /// `encode` writes there), so every accepted triple encodes back to itself.
     pub fn decode(code: u8, a: i64, b: i64) -> Option<Self> {
+        let two_fields = matches!(code, 1 | 4);
+        if !two_fields && b != 0 {
+            return None;
+        }
         Some(match code {
             1 => Self::Quote {
                 micro_ticks_e4: a,
