@@ -153,4 +153,5 @@ crate::wire::wire_union! {
             outcome: AdminOutcome,
         },
     }
+
 }

@@ -372,3 +372,16 @@ fn page_parsers_refuse_missing_lists_and_dangling_cursors() {
         5000
     );
 }
+
+#[test]
+fn server_time_too_large_for_milliseconds_is_malformed() {
+    // Proves an epochSeconds whose milliseconds overflow u64 (and no epochMillis) is a
+    // Malformed answer, not an overflow (found by the rest_answer fuzz target).
+    let body = br#"{"iso":"2026-08T21:05:48Z","epochSeconds":"35726172619096244"}"#;
+    assert!(matches!(
+        parse_server_time(body),
+        Err(ApiError::Malformed { .. })
+    ));
+    let max = format!(r#"{{"epochSeconds":{}}}"#, u64::MAX / 1000);
+    assert!(parse_server_time(max.as_bytes()).is_ok());
+}

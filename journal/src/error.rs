@@ -85,6 +85,9 @@ pub enum CorruptReason {
     SegmentMissing { expected: u32, found: u32 },
     /// The file's length differs from the segment size its header records.
     FileSize { header_bytes: u64, file_bytes: u64 },
+    /// A record's sequence number is past [`crate::format::SEQ_MAX`], which no writer
+    /// reaches: nothing could follow it.
+    SequencePastMax { found: u64 },
 }
 
 impl fmt::Display for CorruptReason {
@@ -141,6 +144,12 @@ impl fmt::Display for CorruptReason {
                     "file is {file_bytes} bytes, segment header says {header_bytes}"
                 )
             }
+            Self::SequencePastMax { found } => {
+                write!(
+                    f,
+                    "sequence number {found} is past the largest a record may carry"
+                )
+            }
         }
     }
 }
@@ -191,6 +200,9 @@ pub enum JournalError {
     /// Segment indices are exhausted (u32::MAX segments written).
     #[error("journal has reached the maximum segment index")]
     SegmentIndexExhausted,
+    /// The next record would carry a sequence number past [`crate::format::SEQ_MAX`].
+    #[error("journal has reached the largest sequence number")]
+    SequenceExhausted,
     /// [`crate::Syncer::sync_to`] was asked for a record the writer has not appended yet.
     #[error("cannot sync up to seq {seq}: the writer has appended only up to {committed_seq}")]
     NotYetAppended { seq: u64, committed_seq: u64 },
@@ -215,6 +227,7 @@ impl JournalError {
             | Self::RecordTooLarge { .. }
             | Self::ReservedKind
             | Self::SegmentIndexExhausted
+            | Self::SequenceExhausted
             | Self::InvalidOptions { .. } => false,
         }
     }

@@ -64,6 +64,10 @@ pub const CHAIN_SEED: u64 = u64::from_le_bytes(*b"TRJCHAIN");
 pub const KIND_RESERVED: u16 = 0;
 /// Sequence number of the first record of a new journal.
 pub const FIRST_SEQ: u64 = 1;
+/// Largest sequence number a record may carry, so the number after it always fits: the
+/// writer stops there ([`crate::JournalError::SequenceExhausted`]) and readers refuse a
+/// record past it as corrupt.
+pub const SEQ_MAX: u64 = u64::MAX - 1;
 /// Largest payload the format accepts (1 GiB); far above the 16 MiB frames we expect.
 pub const PAYLOAD_BYTES_MAX: usize = 1 << 30;
 /// Default size of a new segment file (256 MiB).

@@ -11,7 +11,7 @@ use crate::dir;
 use crate::error::{CorruptReason, JournalError};
 use crate::format::{FILE_HEADER_SIZE, FIRST_SEQ};
 use crate::header::FileHeader;
-use crate::scan::{Link, check_link, scan_segment};
+use crate::scan::{Link, check_link, scan_segment, seq_after};
 use crate::segment::SegmentMap;
 use crate::verify::{Step, TornTail, classify_stop, read_record};
 
@@ -202,6 +202,10 @@ impl<'a> Records<'a> {
                         );
                         return Some(Err(err));
                     }
+                    let seq_next = match seq_after(view.seq, info.index, self.offset) {
+                        Ok(seq_next) => seq_next,
+                        Err(err) => return Some(Err(err)),
+                    };
                     let record = Record {
                         seq: view.seq,
                         ts_ns: view.ts_ns,
@@ -214,7 +218,7 @@ impl<'a> Records<'a> {
                     };
                     self.offset = view.end;
                     self.link = Some(Link {
-                        seq_next: link.seq_next + 1,
+                        seq_next,
                         chain: view.checksum,
                     });
                     return Some(Ok(record));

@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use crate::error::{CorruptReason, JournalError};
-use crate::format::{CHAIN_SEED, FILE_HEADER_SIZE, FIRST_SEQ};
+use crate::format::{CHAIN_SEED, FILE_HEADER_SIZE, FIRST_SEQ, SEQ_MAX};
 use crate::header::FileHeader;
 use crate::verify::{RecordView, Step, TornTail, classify_stop, read_record};
 
@@ -45,6 +45,16 @@ pub(crate) fn check_link(header: &FileHeader, previous: Option<Link>) -> Result<
         return Err(JournalError::corrupt_record(index, 0, seq, reason));
     }
     Ok(())
+}
+
+/// The sequence number the record after one carrying `seq` (at `offset` of segment
+/// `index`) must carry; a record past [`SEQ_MAX`] is corrupt, since nothing could follow it.
+pub(crate) fn seq_after(seq: u64, index: u32, offset: usize) -> Result<u64, JournalError> {
+    if seq > SEQ_MAX {
+        let reason = CorruptReason::SequencePastMax { found: seq };
+        return Err(JournalError::corrupt_record(index, offset, seq, reason));
+    }
+    Ok(seq + 1)
 }
 
 /// Decodes the file header of segment `index` and checks its link to the segment before.
@@ -101,10 +111,11 @@ pub(crate) fn scan_segment<'a>(
                         reason,
                     ));
                 }
+                let seq_next = seq_after(record.seq, index, offset)?;
                 visit(&record, offset);
                 offset = record.end;
                 link = Link {
-                    seq_next: link.seq_next + 1,
+                    seq_next,
                     chain: record.checksum,
                 };
                 records += 1;
@@ -148,13 +159,21 @@ pub(crate) mod test_support {
     /// the offsets of those records plus the end of data; and the chain values: `chains[0]` is
     /// the seed, `chains[i]` the checksum of record `i` (1-based).
     pub(crate) fn segment(payloads: &[&[u8]]) -> (Vec<u8>, Vec<usize>, Vec<u64>) {
+        segment_from(1, payloads)
+    }
+
+    /// [`segment`] with the records numbered from `first_seq` (the file header still says 1).
+    pub(crate) fn segment_from(
+        first_seq: u64,
+        payloads: &[&[u8]],
+    ) -> (Vec<u8>, Vec<usize>, Vec<u64>) {
         let mut file = vec![0u8; SEGMENT_BYTES];
         file[..FILE_HEADER_SIZE].copy_from_slice(&HEADER.encode());
         let mut offsets = Vec::new();
         let mut chains = vec![CHAIN_SEED];
         let mut offset = FILE_HEADER_SIZE;
         for (i, payload) in payloads.iter().enumerate() {
-            let seq = i as u64 + 1;
+            let seq = first_seq + i as u64;
             let head = encode_record_head(7, seq, 1000 + i as u64, payload.len());
             let checksum = record_checksum(&head, payload, chains[i]);
             file[offset..offset + CHECKSUMMED_HEADER_BYTES].copy_from_slice(&head);
@@ -174,7 +193,7 @@ pub(crate) mod test_support {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use test_support::{HEADER, segment};
+    use test_support::{HEADER, segment, segment_from};
 
     // Proves that a record with a good checksum but the wrong sequence number is corrupt,
     // and that a clean scan reports the link the next segment must continue.
@@ -203,6 +222,24 @@ mod tests {
             found: 1,
         };
         assert!(matches!(err, JournalError::Corrupt { offset: 64, reason: r, .. } if r == reason));
+    }
+
+    // Proves a record carrying the largest u64 as its sequence number is corrupt (nothing
+    // could follow it) instead of overflowing the next expected number; the record before
+    // it, at SEQ_MAX, is good (found by the journal_segment fuzz target).
+    #[test]
+    fn scan_refuses_a_sequence_number_past_the_max() {
+        let (file, offsets, _) = segment_from(crate::format::SEQ_MAX, &[b"last", b"past"]);
+        let header = FileHeader {
+            first_seq: crate::format::SEQ_MAX,
+            ..HEADER
+        };
+        let err = scan_segment(&file, &header, true, |_, _| {}).expect_err("past the max");
+        let reason = CorruptReason::SequencePastMax { found: u64::MAX };
+        assert!(
+            matches!(err, JournalError::Corrupt { offset, reason: r, .. } if r == reason && offset == offsets[1] as u64),
+            "{err}"
+        );
     }
 
     // Proves the link rules: a segment must continue the previous one's sequence and chain;

@@ -26,7 +26,7 @@ use crate::format::{
 };
 use crate::header::FileHeader;
 use crate::reader::Record;
-use crate::scan::{Link, check_link};
+use crate::scan::{Link, check_link, seq_after};
 use crate::segment::SegmentMap;
 use crate::verify::{Step, read_record};
 
@@ -134,6 +134,7 @@ impl JournalTailer {
                 let err = JournalError::corrupt_record(self.index, offset, link.seq_next, reason);
                 return Err(err);
             }
+            let seq_next = seq_after(view.seq, self.index, offset)?;
             let record = Record {
                 seq: view.seq,
                 ts_ns: view.ts_ns,
@@ -146,7 +147,7 @@ impl JournalTailer {
             };
             self.offset = end;
             self.link = Some(Link {
-                seq_next: view.seq + 1,
+                seq_next,
                 chain: view.checksum,
             });
             return Ok(Some(Found {

@@ -15,7 +15,7 @@ use crate::error::JournalError;
 use crate::format::{
     FILE_HEADER_SIZE, KIND_RESERVED, OFFSET_KIND, OFFSET_SEQ, PAYLOAD_BYTES_MAX,
     RECORD_ALIGN_BYTES, RECORD_HEADER_SIZE, SEGMENT_BYTES_DEFAULT, SEGMENT_BYTES_MAX,
-    SEGMENT_BYTES_MIN, record_bytes,
+    SEGMENT_BYTES_MIN, SEQ_MAX, record_bytes,
 };
 use crate::header::FileHeader;
 use crate::recovery::{Recovery, recover};
@@ -192,6 +192,9 @@ impl JournalWriter {
     fn reserve(&mut self, kind: u16, len: usize) -> Result<usize, JournalError> {
         if kind == KIND_RESERVED {
             return Err(JournalError::ReservedKind);
+        }
+        if self.seq_next > SEQ_MAX {
+            return Err(JournalError::SequenceExhausted);
         }
         if len > PAYLOAD_BYTES_MAX {
             return Err(JournalError::RecordTooLarge {
@@ -374,3 +377,38 @@ const _: fn() = || {
     fn assert_send<T: Send>() {}
     assert_send::<JournalWriter>();
 };
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::{CHAIN_SEED, segment_file_name};
+    use crate::header::FileHeader;
+
+    // Proves a journal recovered at the last sequence number refuses the next append with
+    // SequenceExhausted instead of overflowing it (found by the journal_segment fuzz
+    // target: a segment header with first_seq u64::MAX).
+    #[test]
+    fn append_past_the_last_sequence_number_is_refused() {
+        let temp = tempfile::tempdir().expect("tempdir");
+        let segment_bytes = 512_u64;
+        let header = FileHeader {
+            segment_index: 0,
+            first_seq: u64::MAX,
+            segment_bytes,
+            chain_start: CHAIN_SEED,
+        };
+        let mut file = vec![0_u8; segment_bytes as usize];
+        file[..FILE_HEADER_SIZE].copy_from_slice(&header.encode());
+        std::fs::write(temp.path().join(segment_file_name(0)), &file).expect("write");
+        let options = WriterOptions {
+            segment_bytes,
+            ..Default::default()
+        };
+        let (mut writer, recovery) = JournalWriter::open(temp.path(), options).expect("open");
+        assert_eq!(recovery.last_seq, Some(u64::MAX - 1));
+        assert!(matches!(
+            writer.append(7, 1, b"x"),
+            Err(JournalError::SequenceExhausted)
+        ));
+    }
+}

@@ -590,6 +590,25 @@ fn record_kinds_and_names() {
     assert_eq!(RecordKind::from_u16(0x0000), None);
 }
 
+// Proves a reason with one field refuses a non-zero unused slot, so every payload the
+// decoder accepts encodes back to the same bytes (found by the journal_record fuzz target: a
+// cancel_request whose requote carried a non-zero second slot).
+#[test]
+fn an_unused_reason_slot_must_be_zero() {
+    let decision = Decision::CancelRequest {
+        id: ClientOrderId::new(3, 99),
+        instrument: InstrumentId(0),
+        reason: Reason::Requote { drift_ticks: 3 },
+    };
+    let mut buf = [0; PAYLOAD_BYTES_MAX];
+    let len = decision.encode(&mut buf);
+    let kind = decision.record_kind();
+    assert_eq!(Decision::decode(kind, &buf[..len]), Some(decision));
+    // The reason is the last 17 bytes: code, a, b; b is the last 8.
+    buf[len - 8] = 225;
+    assert_eq!(Decision::decode(kind, &buf[..len]), None);
+}
+
 proptest! {
     // Proves the decoders never panic on arbitrary bytes and that whatever decodes encodes
     // back to exactly the bytes it came from (no two encodings of one value).

@@ -42,10 +42,11 @@ impl Decimal {
         self.0.checked_sub(other.0).map(Decimal)
     }
 
-    /// `self - other` if positive, else zero.
+    /// `self - other` if positive, else zero; a difference past the range is the largest
+    /// decimal (the operands are in range, their difference need not be).
     pub fn saturating_excess(self, other: Decimal) -> Decimal {
         if self > other {
-            Decimal(self.0 - other.0)
+            Decimal(self.0.saturating_sub(other.0))
         } else {
             Decimal::ZERO
         }

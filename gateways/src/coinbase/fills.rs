@@ -308,6 +308,25 @@ mod tests {
     }
 
     #[test]
+    fn unexplained_does_not_overflow_on_totals_far_apart() {
+        // Proves unexplained() saturates instead of overflowing when the channel's fees and
+        // a REST fill's (negative) commission are further apart than a decimal can hold
+        // (found with the user_channel fuzz target's input layout: an update, then a fills
+        // page).
+        let mut tracker = FillTracker::new();
+        let big = "100000000000000";
+        let shown = tracker.observe(&order("A", totals("1", "0", big, 1)));
+        assert!(shown.is_some());
+        let negative = format!("-{big}");
+        tracker
+            .add_rest_fill(&fill("t1", "A", "1", "1", &negative))
+            .expect("fill");
+        let unexplained = tracker.unexplained();
+        assert_eq!(unexplained.len(), 1);
+        assert_eq!(unexplained[0].1.fees, Decimal(i128::MAX));
+    }
+
+    #[test]
     fn rest_fills_and_channel_totals_are_counted_once() {
         // Proves a fill seen on REST first and then in the channel (and the reverse) is
         // counted once, duplicates of a trade_id are ignored, and unexplained() lists what

@@ -336,7 +336,12 @@ pub fn parse_server_time(body: &[u8]) -> Result<ServerTime, ApiError> {
     read_body(body, |o| {
         let epoch_seconds = opt_u64(o, "epochSeconds", "")?
             .ok_or_else(|| field_error("", "epochSeconds", "missing"))?;
-        let epoch_millis = opt_u64(o, "epochMillis", "")?.unwrap_or(epoch_seconds * 1000);
+        let epoch_millis = match opt_u64(o, "epochMillis", "")? {
+            Some(millis) => millis,
+            None => epoch_seconds.checked_mul(1000).ok_or_else(|| {
+                field_error("", "epochSeconds", "too large to count in milliseconds")
+            })?,
+        };
         Ok(ServerTime {
             iso: opt_str(o, "iso", "")?,
             epoch_seconds,

@@ -21,6 +21,7 @@ use serde_json::{Value, json};
 use traider_core::admin::{
     Actor, AdminCommand, AdminInput, AdminOutcome, Endpoint, Refusal, Source,
 };
+use traider_core::engine::StatusSnapshot;
 use traider_core::input::InputKind;
 use traider_core::pipeline::ring::InputProducer;
 
@@ -266,8 +267,8 @@ pub async fn limits(State(state): Shared, headers: HeaderMap) -> Response {
     .await
 }
 
-/// A JSON body (or none); `Err` names what is wrong.
-fn body_json(body: &Bytes) -> Result<Value, String> {
+/// A JSON body (or none); `Err` names what is wrong. Public for the fuzz targets.
+pub fn body_json(body: &[u8]) -> Result<Value, String> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(json!({}));
     }
@@ -280,7 +281,8 @@ fn body_json(body: &Bytes) -> Result<Value, String> {
         })
 }
 
-fn bool_field(body: &Value, name: &str) -> Result<Option<bool>, String> {
+/// A boolean field of a body, if present. Public for the fuzz targets.
+pub fn bool_field(body: &Value, name: &str) -> Result<Option<bool>, String> {
     match body.get(name) {
         None => Ok(None),
         Some(Value::Bool(b)) => Ok(Some(*b)),
@@ -352,24 +354,31 @@ pub async fn strategy(State(state): Shared, headers: HeaderMap, body: Bytes) -> 
     state.command(&identity, command).await
 }
 
+/// Reads a `PUT /api/v1/limits` body (`{"limit", "instrument"?, "value"}`) against
+/// `snapshot`; `Err` says what is wrong. Public for the fuzz targets.
+pub fn parse_set_limit_body(
+    snapshot: &StatusSnapshot,
+    body: &[u8],
+) -> Result<views::LimitChange, String> {
+    let body = body_json(body)?;
+    let text = |name: &str| match body.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(Value::Number(n)) => Ok(Some(n.to_string())),
+        Some(other) => Err(format!("{name} must be a string, not {other}")),
+    };
+    let limit = text("limit")?.ok_or("give \"limit\"")?;
+    let value = text("value")?.ok_or("give \"value\"")?;
+    let instrument = text("instrument")?;
+    views::parse_limit_change(snapshot, &limit, instrument.as_deref(), &value)
+}
+
 pub async fn set_limit(State(state): Shared, headers: HeaderMap, body: Bytes) -> Response {
     let identity = match state.guard(&headers, Endpoint::LimitsSet, Role::Admin) {
         Ok(identity) => identity,
         Err(refused) => return refused,
     };
-    let parsed = body_json(&body).and_then(|body| {
-        let text = |name: &str| match body.get(name) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s.clone())),
-            Some(Value::Number(n)) => Ok(Some(n.to_string())),
-            Some(other) => Err(format!("{name} must be a string, not {other}")),
-        };
-        let limit = text("limit")?.ok_or("give \"limit\"")?;
-        let value = text("value")?.ok_or("give \"value\"")?;
-        let instrument = text("instrument")?;
-        views::parse_limit_change(&state.status.read(), &limit, instrument.as_deref(), &value)
-    });
-    let change = match parsed {
+    let change = match parse_set_limit_body(&state.status.read(), &body) {
         Ok(change) => change,
         Err(message) => return state.bad_request(&identity, Endpoint::LimitsSet, &message),
     };
