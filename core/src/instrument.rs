@@ -94,10 +94,10 @@ pub struct ProductRules<'a> {
 pub enum InstrumentError {
     #[error("product id is empty, too long or not ASCII")]
     BadSymbol,
-    #[error("{field}: {source}")]
+    #[error("{field}: {cause}")]
     Field {
         field: &'static str,
-        source: NumError,
+        cause: NumError,
     },
     #[error("increments are too fine for exact money (price scale + base scale > {max})")]
     TooFine { max: u32 },
@@ -124,7 +124,7 @@ impl InstrumentSpec {
     /// Builds the integer rules from the venue's decimal text.
     pub fn new_checked(rules: &ProductRules<'_>) -> Result<Self, InstrumentError> {
         let symbol = Symbol::new(rules.product_id).ok_or(InstrumentError::BadSymbol)?;
-        let field = |field: &'static str| move |source| InstrumentError::Field { field, source };
+        let field = |field: &'static str| move |cause| InstrumentError::Field { field, cause };
         let price_increment =
             Increment::parse(rules.price_increment).map_err(field("price_increment"))?;
         let base_increment =

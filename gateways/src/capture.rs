@@ -27,10 +27,11 @@ pub const CAPTURE_FORMAT: u64 = 2;
 /// Why a capture could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum CaptureError {
-    #[error("cannot open capture {path}: {source}")]
-    Open { path: PathBuf, source: io::Error },
-    #[error("capture line {line}: read failed: {source}")]
-    Read { line: u64, source: io::Error },
+    // Causes are in the messages, not `source()`s: a chain printer would name them twice.
+    #[error("cannot open capture {path}: {cause}")]
+    Open { path: PathBuf, cause: io::Error },
+    #[error("capture line {line}: read failed: {cause}")]
+    Read { line: u64, cause: io::Error },
     #[error("capture line {line}: {what}")]
     Malformed { line: u64, what: String },
     #[error("capture is empty: no header line")]
@@ -151,9 +152,9 @@ impl CaptureReader {
     /// Opens `path`, detecting zstd by its magic bytes, and reads and validates the header.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, CaptureError> {
         let path = path.as_ref();
-        let open_error = |source| CaptureError::Open {
+        let open_error = |cause| CaptureError::Open {
             path: path.to_path_buf(),
-            source,
+            cause,
         };
         let file = File::open(path).map_err(open_error)?;
         let mut raw = BufReader::with_capacity(1 << 16, file);
@@ -200,7 +201,7 @@ impl CaptureReader {
         let count = self
             .lines
             .read_until(b'\n', &mut self.buf)
-            .map_err(|source| CaptureError::Read { line, source })?;
+            .map_err(|cause| CaptureError::Read { line, cause })?;
         if count == 0 {
             return Ok(false);
         }

@@ -6,7 +6,7 @@
 
 use std::fmt;
 use std::io;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Why a record failed verification.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -158,8 +158,9 @@ impl fmt::Display for CorruptReason {
 #[derive(Debug, thiserror::Error)]
 pub enum JournalError {
     /// An operating-system call failed on `path`.
-    #[error("journal I/O error on {}: {source}", .path.display())]
-    Io { path: PathBuf, source: io::Error },
+    // The cause is in the message, not a `source()`: a chain printer would name it twice.
+    #[error("journal I/O error on {}: {cause}", .path.display())]
+    Io { path: PathBuf, cause: io::Error },
     /// Another writer holds the journal's `LOCK` file.
     #[error("journal {} is locked by another writer", .dir.display())]
     Locked { dir: PathBuf },
@@ -212,12 +213,24 @@ pub enum JournalError {
 }
 
 impl JournalError {
+    /// The file or directory the message names, if it names one: a caller adds the journal's
+    /// directory to the others, so that a path is named once.
+    pub fn path(&self) -> Option<&Path> {
+        match self {
+            Self::Io { path, .. } | Self::Version { path, .. } | Self::BadMagic { path } => {
+                Some(path)
+            }
+            Self::Locked { dir } => Some(dir),
+            _ => None,
+        }
+    }
+
     /// Whether trying the same operation again later can succeed without anyone repairing
     /// the journal: a transient I/O error, or a lock another writer may release.
     pub fn is_retryable(&self) -> bool {
         match self {
-            Self::Io { source, .. } => matches!(
-                source.kind(),
+            Self::Io { cause, .. } => matches!(
+                cause.kind(),
                 io::ErrorKind::Interrupted | io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
             ),
             Self::Locked { .. } | Self::NotYetAppended { .. } => true,
@@ -232,10 +245,10 @@ impl JournalError {
         }
     }
 
-    pub(crate) fn io(path: impl Into<PathBuf>, source: io::Error) -> Self {
+    pub(crate) fn io(path: impl Into<PathBuf>, cause: io::Error) -> Self {
         Self::Io {
             path: path.into(),
-            source,
+            cause,
         }
     }
 

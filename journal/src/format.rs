@@ -142,7 +142,7 @@ pub fn segment_file_name(index: u32) -> String {
 }
 
 /// The segment index named by `name`, if it is the canonical name of a segment file.
-pub(crate) fn parse_segment_file_name(name: &str) -> Option<u32> {
+pub fn parse_segment_file_name(name: &str) -> Option<u32> {
     let digits = name
         .strip_prefix(SEGMENT_FILE_PREFIX)?
         .strip_suffix(SEGMENT_FILE_SUFFIX)?;

@@ -83,7 +83,7 @@ pub use audit::{KindStats, Stats, VerifyReport, stats, verify};
 pub use error::{CorruptReason, JournalError, RecordFault};
 pub use format::{
     CHAIN_SEED, FORMAT_VERSION, KIND_RESERVED, PAYLOAD_BYTES_MAX, SEGMENT_BYTES_DEFAULT,
-    record_bytes, segment_file_name,
+    parse_segment_file_name, record_bytes, segment_file_name,
 };
 pub use reader::{JournalReader, Record, Records, SegmentInfo};
 pub use recovery::Recovery;

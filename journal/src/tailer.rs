@@ -191,7 +191,7 @@ impl JournalTailer {
         }
         let map = match SegmentMap::open(&path) {
             Ok(map) => map,
-            Err(JournalError::Io { source, .. }) if source.kind() == io::ErrorKind::NotFound => {
+            Err(JournalError::Io { cause, .. }) if cause.kind() == io::ErrorKind::NotFound => {
                 return self.segment_missing();
             }
             Err(e) => return Err(e),

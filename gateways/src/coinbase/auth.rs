@@ -35,10 +35,11 @@ pub const REST_URI_HOST: &str = "api.coinbase.com";
 /// Why a key file or a token was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {
-    #[error("cannot read key file {}: {source}", .path.display())]
+    // The cause is in the message, not a `source()`: a chain printer would name it twice.
+    #[error("cannot read key file {}: {cause}", .path.display())]
     Read {
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     #[error(
         "key file {} is readable by group or others (mode {mode:03o}); \
@@ -140,9 +141,9 @@ impl ApiKey {
         check_permissions(path)?;
         let text =
             Zeroizing::new(
-                std::fs::read_to_string(path).map_err(|source| AuthError::Read {
+                std::fs::read_to_string(path).map_err(|cause| AuthError::Read {
                     path: path.to_path_buf(),
-                    source,
+                    cause,
                 })?,
             );
         let format = |reason: String| AuthError::Format {
@@ -279,9 +280,9 @@ fn base64_json(value: &impl Serialize) -> Result<String, AuthError> {
 #[cfg(unix)]
 fn check_permissions(path: &Path) -> Result<(), AuthError> {
     use std::os::unix::fs::PermissionsExt;
-    let meta = std::fs::metadata(path).map_err(|source| AuthError::Read {
+    let meta = std::fs::metadata(path).map_err(|cause| AuthError::Read {
         path: path.to_path_buf(),
-        source,
+        cause,
     })?;
     let mode = meta.permissions().mode() & 0o777;
     if mode & 0o077 != 0 {

@@ -8,8 +8,8 @@ pub const PRODUCTS_PATH: &str = "/api/v3/brokerage/market/products";
 
 #[derive(Debug, thiserror::Error)]
 pub enum RestError {
-    #[error("request to {url} failed: {source}")]
-    Transport { url: String, source: reqwest::Error },
+    #[error("request to {url} failed: {cause}")]
+    Transport { url: String, cause: reqwest::Error },
     #[error("{url} answered HTTP {status}: {body}")]
     Status {
         url: String,
@@ -41,9 +41,9 @@ pub async fn fetch_products(
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         .build()
-        .map_err(|source| RestError::Transport {
+        .map_err(|cause| RestError::Transport {
             url: url.clone(),
-            source,
+            cause,
         })?;
     let mut pause = Duration::from_millis(500);
     let mut attempt = 1;
@@ -66,9 +66,9 @@ async fn get_text(
     url: &str,
     query: &[(&str, &str)],
 ) -> Result<String, RestError> {
-    let transport = |source| RestError::Transport {
+    let transport = |cause| RestError::Transport {
         url: url.to_owned(),
-        source,
+        cause,
     };
     let response = client
         .get(url)

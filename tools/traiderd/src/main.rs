@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use traiderd::config::DaemonConfig;
 use traiderd::inspect::{self, dump};
 use traiderd::modes::{self as run, replay};
 use traiderd::summary;
@@ -105,14 +106,45 @@ enum JournalCommand {
         /// Characters of each input frame to show (text mode).
         #[arg(long, default_value_t = 160)]
         frame_bytes: usize,
+        /// The config that wrote the journal: names every instrument index by its product
+        /// (by default the journal's own market data names those it synced).
+        #[arg(long)]
+        config: Option<PathBuf>,
     },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging();
-    match execute(cli.command) {
+    let result = match cli.command {
+        Command::Run {
+            config,
+            journal_dir,
+            json,
+        } => run::run(&run::RunArgs {
+            config,
+            journal_dir,
+        })
+        .and_then(|outcome| print_summary(&outcome.summary, json)),
+        Command::Replay {
+            config,
+            capture,
+            journal_dir,
+            max_rate,
+            json,
+        } => replay::replay(&replay::ReplayArgs {
+            config,
+            capture,
+            journal_dir,
+            max_rate,
+        })
+        .and_then(|outcome| print_summary(&outcome.summary, json)),
+        Command::Journal { command } => journal(command),
+    };
+    match result {
         Ok(code) => code,
+        // A reader that stopped reading (`traiderd journal dump DIR | head`) is not an error.
+        Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("traiderd: error: {error:#}");
             ExitCode::FAILURE
@@ -120,88 +152,62 @@ fn main() -> ExitCode {
     }
 }
 
-fn execute(command: Command) -> anyhow::Result<ExitCode> {
-    match command {
-        Command::Run {
-            config,
-            journal_dir,
-            json,
-        } => {
-            let outcome = run::run(&run::RunArgs {
-                config,
-                journal_dir,
-            })?;
-            print_summary(&outcome.summary, json)?;
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Replay {
-            config,
-            capture,
-            journal_dir,
-            max_rate,
-            json,
-        } => {
-            let outcome = replay::replay(&replay::ReplayArgs {
-                config,
-                capture,
-                journal_dir,
-                max_rate,
-            })?;
-            print_summary(&outcome.summary, json)?;
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Journal {
-            command: JournalCommand::Verify { dir, json },
-        } => {
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// `traiderd journal ...`.
+fn journal(command: JournalCommand) -> anyhow::Result<ExitCode> {
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let code = match command {
+        JournalCommand::Verify { dir, json } => {
             let verdict = inspect::verify(&dir)?;
-            println!("{}", verdict.render(&dir, json));
-            Ok(ExitCode::from(verdict.exit_code()))
+            writeln!(out, "{}", verdict.render(&dir, json))?;
+            ExitCode::from(verdict.exit_code())
         }
-        Command::Journal {
-            command:
-                JournalCommand::Prune {
-                    dir,
-                    keep_segments,
-                    older_than,
-                    json,
-                },
+        JournalCommand::Prune {
+            dir,
+            keep_segments,
+            older_than,
+            json,
         } => {
             let report = inspect::prune(&dir, keep_segments, older_than)?;
-            if json {
-                println!("{report}");
-            } else {
-                println!(
-                    "journal {}: removed {} segments, {} left, starting at record {}",
-                    dir.display(),
-                    report["removed"].as_array().map_or(0, Vec::len),
-                    report["segments_kept"],
-                    report["first_seq_kept"]
-                );
-            }
-            Ok(ExitCode::SUCCESS)
+            writeln!(out, "{}", inspect::render_prune(&report, &dir, json))?;
+            ExitCode::SUCCESS
         }
-        Command::Journal {
-            command: JournalCommand::Stats { dir, json },
-        } => {
+        JournalCommand::Stats { dir, json } => {
             let stats = inspect::stats(&dir)?;
-            if json {
-                println!("{stats}");
-            } else {
-                print!("{}", inspect::render_stats(&stats));
+            match json {
+                true => writeln!(out, "{stats}")?,
+                false => write!(out, "{}", inspect::render_stats(&stats))?,
             }
-            Ok(ExitCode::SUCCESS)
+            ExitCode::SUCCESS
         }
-        Command::Journal {
-            command:
-                JournalCommand::Dump {
-                    dir,
-                    json,
-                    kind,
-                    from,
-                    to,
-                    frame_bytes,
-                },
+        JournalCommand::Dump {
+            dir,
+            json,
+            kind,
+            from,
+            to,
+            frame_bytes,
+            config,
         } => {
+            let products = config
+                .map(|path| {
+                    let config = DaemonConfig::load(&path)?;
+                    anyhow::Ok(
+                        config
+                            .product_ids()
+                            .into_iter()
+                            .map(str::to_owned)
+                            .collect::<Vec<_>>(),
+                    )
+                })
+                .transpose()?;
             let args = dump::DumpArgs {
                 dir: &dir,
                 json,
@@ -209,17 +215,17 @@ fn execute(command: Command) -> anyhow::Result<ExitCode> {
                 from_seq: from,
                 to_seq: to,
                 frame_bytes,
+                products: products.as_deref(),
             };
-            let stdout = std::io::stdout();
-            let mut out = std::io::BufWriter::new(stdout.lock());
             dump::dump(&args, &mut out)?;
-            out.flush()?;
-            Ok(ExitCode::SUCCESS)
+            ExitCode::SUCCESS
         }
-    }
+    };
+    out.flush()?;
+    Ok(code)
 }
 
-fn print_summary(value: &serde_json::Value, json: bool) -> anyhow::Result<()> {
+fn print_summary(value: &serde_json::Value, json: bool) -> anyhow::Result<ExitCode> {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     if json {
@@ -227,7 +233,7 @@ fn print_summary(value: &serde_json::Value, json: bool) -> anyhow::Result<()> {
     } else {
         write!(out, "{}", summary::human(value))?;
     }
-    Ok(())
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Logs to stderr, filtered by `RUST_LOG` (default `info`); colours only on a terminal.

@@ -131,8 +131,8 @@ pub enum ReplayError {
     NotLoopback(SocketAddr),
     #[error("invalid replay config: {0}")]
     Config(String),
-    #[error("listen on {addr}: {source}")]
-    Bind { addr: SocketAddr, source: io::Error },
+    #[error("listen on {addr}: {cause}")]
+    Bind { addr: SocketAddr, cause: io::Error },
     #[error("server task failed: {0}")]
     Task(String),
 }
@@ -184,9 +184,9 @@ impl ReplayServer {
         data: Arc<ReplayData>,
     ) -> Result<(SocketAddr, ReplayHandle), ReplayError> {
         config.validate()?;
-        let bind_error = |source| ReplayError::Bind {
+        let bind_error = |cause| ReplayError::Bind {
             addr: config.listen,
-            source,
+            cause,
         };
         let listener = TcpListener::bind(config.listen).await.map_err(bind_error)?;
         let addr = listener.local_addr().map_err(bind_error)?;

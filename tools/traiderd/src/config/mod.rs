@@ -248,11 +248,19 @@ pub const FRAME_BYTES_MIN: usize = 16 << 20;
 
 impl DaemonConfig {
     /// Reads, parses and checks a config file; applies environment overrides.
+    /// Reads, parses and validates the config at `path`, with the environment's overrides;
+    /// every error names the file once, then the field.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|e| {
             ConfigError::new(path.display().to_string(), format!("cannot read: {e}"))
         })?;
-        let mut config = Self::parse(&text)?;
+        Self::from_text(&text)
+            .map_err(|e| ConfigError::new(format!("{}: {}", path.display(), e.field), e.message))
+    }
+
+    /// The config in `text`, with the environment's overrides, validated.
+    fn from_text(text: &str) -> Result<Self, ConfigError> {
+        let mut config = Self::parse(text)?;
         if let Ok(url) = std::env::var(ENV_REST_URL) {
             config.venue.rest_url = url;
         }

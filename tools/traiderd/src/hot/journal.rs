@@ -107,3 +107,11 @@ impl JournalSink for Journal {
         }
     }
 }
+
+/// A journal error, with `dir` added when the error does not name a path itself.
+pub fn journal_error(dir: &Path, error: traider_journal::JournalError) -> anyhow::Error {
+    match error.path() {
+        Some(_) => anyhow::Error::new(error),
+        None => anyhow::Error::new(error).context(format!("journal {}", dir.display())),
+    }
+}

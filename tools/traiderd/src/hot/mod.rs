@@ -6,7 +6,7 @@ pub mod journal;
 pub mod restart;
 
 use anyhow::{Context, bail};
-pub use journal::Journal;
+pub use journal::{Journal, journal_error};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;

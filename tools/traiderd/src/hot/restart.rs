@@ -13,6 +13,7 @@
 //! Runs on the main thread before the hot thread starts.
 
 use super::Hot;
+use super::journal_error;
 use anyhow::{Context, bail};
 use std::path::Path;
 use traider_core::input::{InputKind, InputSlot};
@@ -71,8 +72,7 @@ type Pending = (u64, InputSlot, Vec<(u16, Vec<u8>)>);
 /// Replays the journal in `dir` into `hot` (whose writer has already opened and recovered
 /// the same directory).
 pub fn rebuild(hot: &mut Hot, dir: &Path) -> anyhow::Result<Rebuilt> {
-    let reader = JournalReader::open(dir)
-        .with_context(|| format!("cannot read journal {}", dir.display()))?;
+    let reader = JournalReader::open(dir).map_err(|error| journal_error(dir, error))?;
     if let Some(first) = reader.segments().first().filter(|s| s.first_seq != 1) {
         bail!(
             "journal {} starts at record {} (segment {}): older segments were removed by \
@@ -87,7 +87,7 @@ pub fn rebuild(hot: &mut Hot, dir: &Path) -> anyhow::Result<Rebuilt> {
     // One input and the decisions after it, held until the next input shows they are complete.
     let mut pending: Option<Pending> = None;
     for record in reader.records() {
-        let record = record.with_context(|| format!("journal {} is damaged", dir.display()))?;
+        let record = record.map_err(|error| journal_error(dir, error))?;
         if !record::is_input(record.kind) {
             let Some((_, _, decisions)) = pending.as_mut() else {
                 bail!(

@@ -1,15 +1,22 @@
 //! `traiderd journal dump DIR`: every record of a journal, as text lines or JSON lines.
+//!
+//! Records are decoded by the core's record codec and shown in their `serde` form; where the
+//! journal tells which product an instrument index is ([`Instruments`]), a record that
+//! names an instrument (or an order of one) also shows its `product_id`, and its prices and
+//! sizes as decimals (`price`, `size`) beside the ticks and lots.
 
+use super::instruments::Instruments;
+use super::{journal_error, open_journal};
 use crate::clock::format_ts;
-use anyhow::Context;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
 use traider_core::admin::AdminInput;
 use traider_core::input::InputKind;
 use traider_core::record::{InputRecord, Record as JournalRecord, RecordKind};
 use traider_core::venue::VenueEvent;
-use traider_journal::{JournalReader, Record};
+use traider_journal::Record;
 
 pub struct DumpArgs<'a> {
     pub dir: &'a Path,
@@ -20,25 +27,28 @@ pub struct DumpArgs<'a> {
     pub to_seq: Option<u64>,
     /// Bytes of each input frame to show (text mode).
     pub frame_bytes: usize,
+    /// The product ids of the config that wrote the journal, in order (names every
+    /// instrument index; otherwise the journal's own market data names them).
+    pub products: Option<&'a [String]>,
 }
 
 /// Writes the dump to `out`; returns the number of records written.
 pub fn dump(args: &DumpArgs<'_>, out: &mut impl Write) -> anyhow::Result<u64> {
-    let reader = JournalReader::open(args.dir)
-        .with_context(|| format!("cannot open journal {}", args.dir.display()))?;
+    let kind = args.kind.map(parse_kind).transpose()?;
+    let reader = open_journal(args.dir)?;
+    let instruments = Instruments::learn(&reader, args.products);
+    let mut orders = BTreeMap::new();
     let mut written = 0;
     for record in reader.records() {
-        let record =
-            record.with_context(|| format!("journal {} is damaged", args.dir.display()))?;
+        let record = record.map_err(|error| journal_error(args.dir, error))?;
         if args.from_seq.is_some_and(|from| record.seq < from)
             || args.to_seq.is_some_and(|to| record.seq > to)
+            || kind.is_some_and(|kind| kind != kind_name(record.kind))
         {
             continue;
         }
-        let (name, detail) = describe(&record);
-        if args.kind.is_some_and(|kind| kind != name) {
-            continue;
-        }
+        let (name, mut detail) = describe(&record);
+        annotate(&mut detail, &instruments, &mut orders);
         if args.json {
             let line = json!({"seq": record.seq, "ts_ns": record.ts_ns, "kind": name, "bytes": record.payload.len(), "detail": detail});
             writeln!(out, "{line}")?;
@@ -62,6 +72,68 @@ pub fn dump(args: &DumpArgs<'_>, out: &mut impl Write) -> anyhow::Result<u64> {
         )?;
     }
     Ok(written)
+}
+
+/// A `--kind` name: a record kind this build knows, or `unknown`.
+fn parse_kind(name: &str) -> anyhow::Result<&'static str> {
+    if let Some(kind) = RecordKind::from_name(name) {
+        return Ok(kind.as_str());
+    }
+    if name == "unknown" {
+        return Ok("unknown");
+    }
+    let names: Vec<&str> = RecordKind::all().map(RecordKind::as_str).collect();
+    let close = names
+        .iter()
+        .find(|known| name.starts_with(**known) || known.starts_with(name));
+    let hint = close.map_or_else(String::new, |known| format!("did you mean {known}? "));
+    anyhow::bail!(
+        "--kind {name}: no such record kind; {hint}the kinds are {} (and unknown)",
+        names.join(", ")
+    )
+}
+
+/// Adds the product id and decimal price and size to a record's detail where the journal
+/// tells them; remembers each order's instrument (`orders`) for records that name only the
+/// order.
+fn annotate(detail: &mut Value, instruments: &Instruments, orders: &mut BTreeMap<String, u16>) {
+    let Value::Object(fields) = detail else {
+        return;
+    };
+    let order = fields
+        .get("client_order_id")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    let instrument = match fields.get("instrument").and_then(Value::as_u64) {
+        Some(index) => {
+            let index = index as u16;
+            if let Some(order) = order {
+                orders.insert(order, index);
+            }
+            Some(index)
+        }
+        None => order.and_then(|order| orders.get(&order).copied()),
+    };
+    let Some((product_id, spec)) = instrument.and_then(|index| instruments.get(index)) else {
+        return;
+    };
+    fields.insert("product_id".into(), json!(product_id));
+    let Some(spec) = spec else {
+        return;
+    };
+    let decimal = |fields: &Map<String, Value>, key: &str| fields.get(key).and_then(Value::as_i64);
+    if let Some(ticks) = decimal(fields, "price_ticks") {
+        fields.insert(
+            "price".into(),
+            json!(spec.price_increment.display(ticks).to_string()),
+        );
+    }
+    if let Some(lots) = decimal(fields, "size_lots") {
+        fields.insert(
+            "size".into(),
+            json!(spec.base_increment.display(lots).to_string()),
+        );
+    }
 }
 
 /// A record's kind name (`md_frame`, `fill`, …; `unknown` for a kind this build does not

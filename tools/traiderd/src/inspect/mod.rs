@@ -3,9 +3,11 @@
 //! retention to it.
 
 pub mod dump;
+pub mod instruments;
 
 use crate::clock::format_ts;
-use anyhow::Context;
+pub use crate::hot::journal_error;
+use anyhow::{Context, bail};
 use dump::kind_name;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -78,9 +80,42 @@ fn torn_json(torn: Option<TornTail>) -> Value {
     )
 }
 
+/// `dir` as a journal to read: an existing directory that holds segment files. Anything
+/// else is an error that names `dir` once and says what a journal is.
+pub fn open_journal(dir: &Path) -> anyhow::Result<JournalReader> {
+    check_journal_dir(dir)?;
+    JournalReader::open(dir).map_err(|error| journal_error(dir, error))
+}
+
+/// Refuses a path that cannot be a journal: missing, not a directory, or without segments.
+pub fn check_journal_dir(dir: &Path) -> anyhow::Result<()> {
+    let what =
+        "a journal is the directory traiderd run or replay writes ([journal] dir, --journal-dir)";
+    match std::fs::metadata(dir) {
+        Err(error) => bail!("{}: {error}; {what}", dir.display()),
+        Ok(meta) if !meta.is_dir() => bail!("{} is not a directory; {what}", dir.display()),
+        Ok(_) => {}
+    }
+    let has_segment = std::fs::read_dir(dir)
+        .map_err(|error| anyhow::anyhow!("{}: {error}", dir.display()))?
+        .flatten()
+        .any(|entry| {
+            (entry.file_name().to_str())
+                .is_some_and(|name| traider_journal::parse_segment_file_name(name).is_some())
+        });
+    if !has_segment {
+        bail!(
+            "{} is not a journal: it holds no segment files (seg-000000.tj, ...); {what}",
+            dir.display()
+        );
+    }
+    Ok(())
+}
+
 /// Verifies every segment and record with [`traider_journal::verify`]. Damage of any kind
 /// is a [`Verdict::Corrupt`]; only a directory that cannot be read at all is an error.
 pub fn verify(dir: &Path) -> anyhow::Result<Verdict> {
+    check_journal_dir(dir)?;
     let report = match traider_journal::verify(dir) {
         Ok(report) => report,
         Err(
@@ -93,9 +128,7 @@ pub fn verify(dir: &Path) -> anyhow::Result<Verdict> {
                 dir.display()
             )));
         }
-        Err(error) => {
-            return Err(error).with_context(|| format!("cannot verify journal {}", dir.display()));
-        }
+        Err(error) => return Err(journal_error(dir, error)),
     };
     let value = json!({
         "dir": dir.display().to_string(),
@@ -119,14 +152,13 @@ pub fn verify(dir: &Path) -> anyhow::Result<Verdict> {
 /// Counts and bytes by record kind, sequence and time range, segments, chain head. The
 /// whole journal is verified on the way (a damaged journal is an error naming the place).
 pub fn stats(dir: &Path) -> anyhow::Result<Value> {
-    let audit = traider_journal::stats(dir)
-        .with_context(|| format!("cannot read journal {}", dir.display()))?;
+    check_journal_dir(dir)?;
+    let audit = traider_journal::stats(dir).map_err(|error| journal_error(dir, error))?;
     // Names need the payload (a decision's kind is its code), so count names with a reader.
-    let reader = JournalReader::open(dir)
-        .with_context(|| format!("cannot open journal {}", dir.display()))?;
+    let reader = open_journal(dir)?;
     let mut by_kind: BTreeMap<&'static str, (u64, u64)> = BTreeMap::new();
     for record in reader.records() {
-        let record = record.with_context(|| format!("journal {} is damaged", dir.display()))?;
+        let record = record.map_err(|error| journal_error(dir, error))?;
         let entry = by_kind.entry(kind_name(record.kind)).or_default();
         entry.0 += 1;
         entry.1 += record.payload.len() as u64;
@@ -231,17 +263,13 @@ pub fn prune(
         keep_segments != Some(0),
         "--keep-segments must be at least 1 (the newest segment is always kept)"
     );
+    check_journal_dir(dir)?;
     // Holding the writer's lock for the duration keeps a daemon from starting on it meanwhile.
     let lock = std::fs::OpenOptions::new()
         .read(true)
         .write(true)
         .open(dir.join("LOCK"))
-        .with_context(|| {
-            format!(
-                "{} is not a journal directory (no LOCK file)",
-                dir.display()
-            )
-        })?;
+        .with_context(|| format!("{} has no LOCK file: not a journal", dir.display()))?;
     if lock.try_lock().is_err() {
         anyhow::bail!(
             "journal {} is being written by a running traiderd; prune it after it stops",
@@ -252,8 +280,8 @@ pub fn prune(
         max_segments: keep_segments,
         max_age: older_than,
     };
-    let report = traider_journal::apply_retention(dir, policy)
-        .with_context(|| format!("cannot prune journal {}", dir.display()))?;
+    let report =
+        traider_journal::apply_retention(dir, policy).map_err(|error| journal_error(dir, error))?;
     drop(lock);
     Ok(json!({
         "dir": dir.display().to_string(),
@@ -263,4 +291,18 @@ pub fn prune(
         "segments_kept": report.segments_kept,
         "first_seq_kept": report.first_seq_kept,
     }))
+}
+
+/// What `prune` did, as one line of text or as JSON.
+pub fn render_prune(report: &Value, dir: &Path, json: bool) -> String {
+    if json {
+        return report.to_string();
+    }
+    format!(
+        "journal {}: removed {} segments, {} left, starting at record {}",
+        dir.display(),
+        report["removed"].as_array().map_or(0, Vec::len),
+        report["segments_kept"],
+        report["first_seq_kept"]
+    )
 }

@@ -12,6 +12,7 @@ pub mod replay;
 
 use crate::clock::unix_now_ns;
 use crate::config::{DaemonConfig, Mode};
+use crate::hot::journal_error;
 use crate::hot::{Journal, SinkStats};
 use anyhow::{Context, bail};
 use std::path::PathBuf;
@@ -63,8 +64,7 @@ pub struct RunOutcome {
 
 /// `traiderd run`: loads the config and runs the mode it names until Ctrl-C or SIGTERM.
 pub fn run(args: &RunArgs) -> anyhow::Result<RunOutcome> {
-    let config = DaemonConfig::load(&args.config)
-        .map_err(|e| anyhow::anyhow!("{}: {e}", args.config.display()))?;
+    let config = DaemonConfig::load(&args.config)?;
     match config.mode {
         Mode::Paper => paper::run(args, config),
         Mode::Live => live::run(args, config),
@@ -84,8 +84,8 @@ pub(crate) fn open_journal(
         .journal_dir
         .clone()
         .unwrap_or_else(|| config.journal.dir.clone());
-    let (journal, recovery) = Journal::open(&dir, &config.journal)
-        .with_context(|| format!("cannot open the journal in {}", dir.display()))?;
+    let (journal, recovery) =
+        Journal::open(&dir, &config.journal).map_err(|error| journal_error(&dir, error))?;
     if let Some(torn) = recovery.torn_tail {
         tracing::warn!(
             segment = torn.segment,

@@ -7,10 +7,11 @@
 
 use crate::config::DaemonConfig;
 use crate::hot::Journal;
+use crate::hot::journal_error;
 use crate::hot::restart::InputPrint;
 use crate::hot::{self, SinkStats};
 use crate::summary::hot_summary;
-use anyhow::{Context, bail};
+use anyhow::bail;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use traider_core::input::{FeedControl, InputKind};
@@ -42,8 +43,7 @@ pub struct ReplayOutcome {
 
 /// Runs a whole replay and returns its summary.
 pub fn replay(args: &ReplayArgs) -> anyhow::Result<ReplayOutcome> {
-    let mut config = DaemonConfig::load(&args.config)
-        .map_err(|e| anyhow::anyhow!("{}: {e}", args.config.display()))?;
+    let mut config = DaemonConfig::load(&args.config)?;
     // A replay always simulates the fills, whatever mode the config was written for (a live
     // config replays as its own backtest).
     config.mode = crate::config::Mode::Replay;
@@ -54,10 +54,9 @@ pub fn replay(args: &ReplayArgs) -> anyhow::Result<ReplayOutcome> {
             .dir
             .join(format!("replay-{}", crate::clock::session_stamp())),
     };
-    let (journal, _recovery) = Journal::open(&dir, &config.journal)
-        .with_context(|| format!("cannot open the journal in {}", dir.display()))?;
-    let mut reader = CaptureReader::open(&args.capture)
-        .with_context(|| format!("cannot open capture {}", args.capture.display()))?;
+    let (journal, _recovery) =
+        Journal::open(&dir, &config.journal).map_err(|error| journal_error(&dir, error))?;
+    let mut reader = CaptureReader::open(&args.capture)?;
     // An existing journal is rebuilt first; the capture then resumes after its last input.
     let running = hot::Running::start(&config, journal, &dir, None, None)?;
     let resumed_inputs = running.rebuilt.prints.len();
@@ -92,7 +91,20 @@ struct Feeder<'a> {
     pace: Option<(std::time::Instant, u32, u64)>,
 }
 
-impl Feeder<'_> {
+/// Where the capture's inputs go: the input ring in a replay; a test may take them one at a
+/// time onto its own thread (the allocation test runs the hot path this way).
+pub trait InputSink {
+    /// Takes one input: its kind, connection, recorded time (UNIX ns) and bytes.
+    fn publish(
+        &mut self,
+        kind: InputKind,
+        conn_id: u32,
+        ts_ns: u64,
+        data: &[u8],
+    ) -> anyhow::Result<()>;
+}
+
+impl InputSink for Feeder<'_> {
     fn publish(
         &mut self,
         kind: InputKind,
@@ -124,11 +136,13 @@ impl Feeder<'_> {
     }
 }
 
-/// Publishes the capture's records in file order with their recorded times.
-fn feed_capture(
+/// Publishes the capture's records in file order with their recorded times: the products
+/// response (checked against the config), a `Connected` control for each new connection, and
+/// every market-data frame.
+pub fn feed_capture(
     config: &DaemonConfig,
     reader: &mut CaptureReader,
-    producer: &mut Feeder<'_>,
+    producer: &mut impl InputSink,
 ) -> anyhow::Result<FeedStats> {
     let mut stats = FeedStats::default();
     let mut connections: BTreeMap<String, u32> = BTreeMap::new();
