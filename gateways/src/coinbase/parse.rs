@@ -83,7 +83,10 @@ impl CoinbaseDecoder {
 
     fn instrument(&self, product_id: &str) -> Option<InstrumentId> {
         let bytes = product_id.as_bytes();
+        // `as_slice()`: with simd-json's prelude in scope, `Vec::iter` resolves to its
+        // `ArrayTrait::iter`, which boxes the iterator: an allocation per call on the hot path.
         self.products
+            .as_slice()
             .iter()
             .position(|p| p.symbol.as_bytes() == bytes)
             .map(|index| InstrumentId(index as u16))
@@ -108,6 +111,7 @@ impl Products for CoinbaseDecoder {
     fn defined(&self, product_id: &[u8]) -> Option<(InstrumentId, InstrumentSpec)> {
         let index = self
             .products
+            .as_slice() // not the prelude's boxing `ArrayTrait::iter` (see `instrument`)
             .iter()
             .position(|p| p.symbol.as_bytes() == product_id)?;
         Some((InstrumentId(index as u16), self.products[index].spec?))
