@@ -5,6 +5,7 @@
 use crate::engine::OrderCommand;
 use crate::input::{InputKind, InputSlot};
 use crate::pipeline::latency::Stamp;
+use crossbeam_utils::Backoff;
 use disruptor::{
     BusySpin, EventPoller, MultiProducer, MultiProducerBarrier, Producer, SingleConsumerBarrier,
     SingleProducer, SingleProducerBarrier,
@@ -25,36 +26,39 @@ pub enum WaitStrategy {
     Sleep,
 }
 
-/// Idle bookkeeping for a [`WaitStrategy`].
+/// Idle bookkeeping for a [`WaitStrategy`]: `Spin` only spins; `Yield` and `Sleep` back off
+/// with `crossbeam`'s [`Backoff`] (a few exponentially longer spins, then yielding the core),
+/// and `Sleep` sleeps once the backoff has run its course.
 pub struct Idle {
     strategy: WaitStrategy,
-    spins: u32,
+    backoff: Backoff,
 }
-
-const SPINS_BEFORE_BACKING_OFF: u32 = 256;
 
 impl Idle {
     pub fn new(strategy: WaitStrategy) -> Self {
-        Self { strategy, spins: 0 }
+        Self {
+            strategy,
+            backoff: Backoff::new(),
+        }
     }
 
     /// Called when a poll found nothing.
     #[inline]
     pub fn wait(&mut self) {
-        self.spins = self.spins.saturating_add(1);
         match self.strategy {
             WaitStrategy::Spin => std::hint::spin_loop(),
-            _ if self.spins < SPINS_BEFORE_BACKING_OFF => std::hint::spin_loop(),
-            WaitStrategy::Yield => std::thread::yield_now(),
-            #[allow(clippy::disallowed_methods)] // a cold consumer's idle sleep, no decision
-            WaitStrategy::Sleep => std::thread::sleep(std::time::Duration::from_micros(50)),
+            WaitStrategy::Sleep if self.backoff.is_completed() => {
+                #[allow(clippy::disallowed_methods)] // a cold consumer's idle sleep, no decision
+                std::thread::sleep(std::time::Duration::from_micros(50));
+            }
+            WaitStrategy::Yield | WaitStrategy::Sleep => self.backoff.snooze(),
         }
     }
 
     /// Called when a poll found events.
     #[inline]
     pub fn reset(&mut self) {
-        self.spins = 0;
+        self.backoff.reset();
     }
 }
 
