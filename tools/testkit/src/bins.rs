@@ -2,16 +2,19 @@
 //! `coinbase-replay` and `coinbase-sim`.
 //!
 //! Cargo hands a test the path of its own package's binaries only (`CARGO_BIN_EXE_*` at
-//! compile time), and the daemon, its CLI and the stand-ins are separate packages. So the kit
-//! asks cargo itself: the first time a test process wants a binary, it runs `cargo build`
-//! for it, in the profile and target directory the test was built in, and uses what cargo
-//! built. Under `cargo test --workspace` every binary is already built and this is a no-op
-//! (well under a second); under `cargo test -p traiderd` it builds what is missing or stale,
-//! so a test never runs an old binary.
+//! compile time), and the daemon, its CLI and the stand-ins are separate packages. `cargo test
+//! --workspace` (the README's test command) builds every binary into the target directory
+//! before any test runs, so the kit takes them from there. A binary older than a source file
+//! of the workspace (a `cargo test -p traiderd` after editing the stand-ins, say) is stale:
+//! only then does the kit run `cargo build` for it, in the profile and target directory the
+//! test was built in, so a test never runs an old binary and the usual run never builds twice.
+//! (A nested `cargo build` of one package resolves dependency features for that package alone,
+//! which rebuilds much of the dependency graph: minutes, not seconds.)
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Mutex, OnceLock};
+use std::time::SystemTime;
 
 /// A binary of the workspace and the package that builds it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -40,18 +43,21 @@ impl Bin {
         }
     }
 
-    /// The binary's path, built (or checked fresh) by cargo on first use in this process.
+    /// The binary's path; built by cargo first when it is missing or older than a source of
+    /// the workspace (checked once per test process).
     pub fn path(self) -> PathBuf {
-        static BUILT: OnceLock<Mutex<Vec<Bin>>> = OnceLock::new();
+        static CHECKED: OnceLock<Mutex<Vec<Bin>>> = OnceLock::new();
         let (target_dir, profile_dir) = build_dirs();
         let path = target_dir.join(profile_dir).join(self.name());
-        let mut built = BUILT
+        let mut checked = CHECKED
             .get_or_init(|| Mutex::new(Vec::new()))
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if !built.contains(&self) {
-            build(self, &target_dir, profile_dir);
-            built.push(self);
+        if !checked.contains(&self) {
+            if !is_fresh(&path) {
+                build(self, &target_dir, profile_dir);
+            }
+            checked.push(self);
         }
         assert!(
             path.is_file(),
@@ -87,10 +93,59 @@ fn build_dirs() -> (PathBuf, &'static str) {
     (target_dir, profile)
 }
 
+/// True when `binary` exists and no source a binary is built from (the crates' `src/`, every
+/// `Cargo.toml`, `Cargo.lock`) changed after it was written. Tests, benches, the kit and the
+/// fuzz targets are not sources of any binary.
+fn is_fresh(binary: &Path) -> bool {
+    let Ok(built) = std::fs::metadata(binary).and_then(|m| m.modified()) else {
+        return false;
+    };
+    let root = crate::data::workspace();
+    let mut newest = SystemTime::UNIX_EPOCH;
+    newest = newest.max(modified(&root.join("Cargo.toml")));
+    newest = newest.max(modified(&root.join("Cargo.lock")));
+    for krate in [
+        "core",
+        "journal",
+        "gateways",
+        "tools/admin-api",
+        "tools/traiderd",
+        "tools/traiderctl",
+        "tools/standins",
+    ] {
+        newest = newest.max(modified(&root.join(krate).join("Cargo.toml")));
+        newest = newest.max(newest_in(&root.join(krate).join("src")));
+    }
+    newest <= built
+}
+
+fn modified(path: &Path) -> SystemTime {
+    std::fs::metadata(path)
+        .and_then(|m| m.modified())
+        .unwrap_or(SystemTime::UNIX_EPOCH)
+}
+
+/// The newest modification time of a file under `dir`.
+fn newest_in(dir: &Path) -> SystemTime {
+    let mut newest = SystemTime::UNIX_EPOCH;
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return newest;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let time = if path.is_dir() {
+            newest_in(&path)
+        } else {
+            modified(&path)
+        };
+        newest = newest.max(time);
+    }
+    newest
+}
+
 fn build(bin: Bin, target_dir: &Path, profile_dir: &str) {
     // `cargo test` builds with the `test` profile (into target/debug) and `cargo test
-    // --release` with `bench` (into target/release): build the binary the same way, so the
-    // artifacts are the ones the test run already has.
+    // --release` with `bench` (into target/release): build the binary the same way.
     let profile = if profile_dir == "release" {
         "bench"
     } else {
