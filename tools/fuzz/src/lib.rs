@@ -27,7 +27,7 @@ pub fn paper_config() -> DaemonConfig {
     DaemonConfig::parse(PAPER_TOML).expect("config/paper.toml parses")
 }
 
-/// A decoder as `tools/src/hot.rs::decoder` builds it from config/paper.toml (BTC-USD and
+/// A decoder as `traiderd::hot::decoder` builds it from config/paper.toml (BTC-USD and
 /// ETH-USD, paper limits), with the products' rules already loaded; `fast` picks whether the
 /// `l2_data` scanner runs before the general path.
 pub fn loaded_decoder(config: &DaemonConfig, fast: bool) -> CoinbaseDecoder {

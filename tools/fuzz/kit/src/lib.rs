@@ -33,7 +33,7 @@ pub const PRODUCTS_BODY: &str = concat!(
 );
 
 /// Bearer tokens of the admin targets' authenticator (test-shaped, like
-/// tools/src/admin/auth.rs's tests): `(name, role, token, totp secret)`.
+/// tools/admin-api/src/auth.rs's tests): `(name, role, token, totp secret)`.
 pub const ADMIN_TOKENS: [(&str, &str, &str, Option<&str>); 3] = [
     ("watcher", "viewer", "tok-viewer", None),
     ("desk.ops", "operator", "tok-operator", None),
