@@ -13,6 +13,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::Shared;
+use super::venue::Moment;
 use super::venue::{Venue, VenueEvent};
 use crate::replay::clock::{format_go_time, now_unix_ns};
 
@@ -49,6 +50,11 @@ impl VenueClock {
         self.origin_ns + self.elapsed_ns()
     }
 
+    /// The venue's UNIX time when the clock reads `elapsed_ns`.
+    pub fn unix_ns_at(&self, elapsed_ns: u64) -> u64 {
+        self.origin_ns + elapsed_ns
+    }
+
     /// When the clock reads `elapsed_ns`.
     fn instant_at(&self, elapsed_ns: u64) -> Instant {
         let ahead_ns = elapsed_ns.saturating_sub(self.base_elapsed_ns) as f64 / self.speed;
@@ -78,12 +84,20 @@ pub(crate) fn pass(shared: &Shared, venue: &mut Venue, index: usize, live: bool)
     venue.emit(|tick| VenueEvent::Frame { tick, index });
     let terms = shared.terms();
     let now_ns = shared.clock.now_ns();
+    // The frame happened at its recorded time on the venue clock; when this task runs late
+    // (a busy machine), orders created after that time must not trade against it.
+    let at = Moment {
+        now_ns,
+        frame_ns: shared
+            .clock
+            .unix_ns_at(venue.ledger.loop_base_ns + frame_offset_ns(shared, index)),
+    };
     for event in &frame.l2 {
-        venue.match_crossing(&terms, &event.product_id, now_ns);
+        venue.match_crossing(&terms, &event.product_id, at);
     }
     for print in shared.prints.get(&index).into_iter().flatten() {
-        venue.match_print(&terms, print, now_ns);
-        venue.trigger_stops(&terms, print, now_ns);
+        venue.match_print(&terms, print, at);
+        venue.trigger_stops(&terms, print, at);
     }
 }
 

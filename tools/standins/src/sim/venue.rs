@@ -69,6 +69,15 @@ pub(crate) struct Terms<'a> {
     pub taker_fee_bps: u32,
 }
 
+/// When a recorded frame trades against our orders: the venue clock now (stamps of the fills
+/// and updates it causes) and the frame's own time on that clock (only orders created by
+/// then are in the book it shows).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Moment {
+    pub now_ns: u64,
+    pub frame_ns: u64,
+}
+
 pub(crate) struct Venue {
     pub ledger: Ledger,
     pub books: BTreeMap<String, SimBook>,
@@ -222,13 +231,14 @@ impl Venue {
     fn resting(
         &self,
         product_id: &str,
+        created_by_ns: u64,
         matches: impl Fn(bool, i64) -> bool,
     ) -> Vec<(String, bool, i64, i64)> {
         let mut list: Vec<_> = self
             .ledger
             .orders
             .values()
-            .filter(|o| o.is_open() && o.product_id == product_id)
+            .filter(|o| o.is_open() && o.product_id == product_id && o.created_ns <= created_by_ns)
             .filter(|o| match o.kind.as_str() {
                 "limit_limit_gtc" | "limit_limit_gtd" => true,
                 "stop_limit_stop_limit_gtc" => o.triggered,
@@ -247,12 +257,14 @@ impl Venue {
     /// Triggers stop orders a replayed print reached (stop up: print at or above the stop;
     /// down: at or below); a triggered order takes the book up to its limit as taker, and
     /// what is left rests as a limit GTC order.
-    pub fn trigger_stops(&mut self, terms: &Terms<'_>, print: &Print, now_ns: u64) {
+    pub fn trigger_stops(&mut self, terms: &Terms<'_>, print: &Print, at: Moment) {
+        let now_ns = at.now_ns;
         let reached: Vec<(String, bool, i64, i64)> = self
             .ledger
             .orders
             .values()
             .filter(|o| o.is_open() && !o.triggered && o.product_id == print.product_id)
+            .filter(|o| o.created_ns <= at.frame_ns)
             .filter_map(|o| {
                 let stop = o.stop_ticks?;
                 let hit = if o.stop_up {
@@ -283,7 +295,8 @@ impl Venue {
     /// Fills resting orders a replayed print traded through (a buy at P by a print at or
     /// below P, a sell at P by one at or above P), at their limit price as maker, sharing
     /// the print's size best price first.
-    pub fn match_print(&mut self, terms: &Terms<'_>, print: &Print, now_ns: u64) {
+    pub fn match_print(&mut self, terms: &Terms<'_>, print: &Print, at: Moment) {
+        let now_ns = at.now_ns;
         let through = |buy: bool, limit: i64| {
             if buy {
                 print.price_ticks <= limit
@@ -292,7 +305,7 @@ impl Venue {
             }
         };
         let mut left = print.size_lots;
-        for (order_id, _, ticks, leaves) in self.resting(&print.product_id, through) {
+        for (order_id, _, ticks, leaves) in self.resting(&print.product_id, at.frame_ns, through) {
             if left == 0 {
                 break;
             }
@@ -304,7 +317,8 @@ impl Venue {
 
     /// Fills resting orders the replayed book now crosses (best ask at or below our bid:
     /// we are hit), at their limit price as maker, consuming the crossing levels.
-    pub fn match_crossing(&mut self, terms: &Terms<'_>, product_id: &str, now_ns: u64) {
+    pub fn match_crossing(&mut self, terms: &Terms<'_>, product_id: &str, at: Moment) {
+        let now_ns = at.now_ns;
         let Some(book) = self.books.get(product_id) else {
             return;
         };
@@ -316,7 +330,7 @@ impl Venue {
                 bid.is_some_and(|b| b >= limit)
             }
         };
-        for (order_id, buy, ticks, leaves) in self.resting(product_id, crossed) {
+        for (order_id, buy, ticks, leaves) in self.resting(product_id, at.frame_ns, crossed) {
             let Some(book) = self.books.get_mut(product_id) else {
                 return;
             };
