@@ -212,34 +212,6 @@ pub fn start_daemon(config: &Path, port: u16, journal: &Path) -> Proc {
     Proc(Some(child))
 }
 
-/// Journal records (JSON) read while the daemon runs; empty until the journal exists.
-pub fn live_records(dir: &Path) -> Vec<serde_json::Value> {
-    if !dir.join("seg-000000.tj").exists() {
-        return Vec::new();
-    }
-    let output = traiderd()
-        .args(["journal", "dump", "--json"])
-        .arg(dir)
-        .output()
-        .expect("dump runs");
-    String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect()
-}
-
-/// Polls `check` every 200 ms until it is true or `seconds` pass.
-pub fn wait_until(seconds: u64, mut check: impl FnMut() -> bool) -> bool {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
-    while std::time::Instant::now() < deadline {
-        if check() {
-            return true;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(200));
-    }
-    check()
-}
-
 /// Sends SIGINT (Ctrl-C) and waits for the process; returns its output.
 pub fn interrupt(proc: Proc) -> Output {
     let status = Command::new("kill")
