@@ -26,6 +26,9 @@ fn main() {
 }
 
 fn run() -> anyhow::Result<()> {
+    // The kill-switch sections replay the recorded session: without it, stop here (naming
+    // TRAIDER_DATA_DIR) rather than after the risk sections.
+    let path = capture_path();
     let mut machine = machine();
     machine["load_average_at_start"] = serde_json::json!(load_average());
     let cores = thread_cores();
@@ -58,15 +61,6 @@ fn run() -> anyhow::Result<()> {
         1.0,
     ));
 
-    let path = capture_path();
-    if !path.exists() {
-        println!(
-            "SKIP: the kill-switch sections need the recorded capture at {}",
-            path.display()
-        );
-        print!("{}", report.table());
-        return Ok(());
-    }
     let mut config = tick_to_order_config()?;
     let session = Session::load(&path, &config)?;
     let kills = env_usize("TRAIDER_BENCH_KILLS", 2_000);

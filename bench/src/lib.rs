@@ -34,19 +34,17 @@ use hdrhistogram::Histogram;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-/// The recorded capture, relative to the workspace root.
-pub const CAPTURE_RELATIVE: &str =
-    "../shared/data/coinbase/advanced_trade/cryptofeed_v3_COINBASE.jsonl.zst";
-
 /// The workspace root (`bench/..`).
 pub fn workspace_root() -> PathBuf {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
     root.canonicalize().unwrap_or(root)
 }
 
-/// Where the recorded capture should be.
+/// The recorded capture (under `$TRAIDER_DATA_DIR`, else `../shared/data` beside the
+/// workspace). Panics, naming `TRAIDER_DATA_DIR`, when it is not there: a bench or test
+/// without its data stops, it does not pass.
 pub fn capture_path() -> PathBuf {
-    workspace_root().join(CAPTURE_RELATIVE)
+    traider_testkit::data::capture()
 }
 
 /// Cargo's target directory: `$CARGO_TARGET_DIR`, else the workspace's `target/`.
@@ -110,23 +108,17 @@ mod tests {
     use traider_core::pipeline::latency::Stage;
     use traiderd::hot::Journal;
 
-    fn session() -> Option<(Session, traiderd::config::DaemonConfig)> {
+    fn session() -> (Session, traiderd::config::DaemonConfig) {
         let path = capture_path();
-        if !path.exists() {
-            eprintln!("SKIP: recorded capture not found at {}", path.display());
-            return None;
-        }
         let config = tick_to_order_config().unwrap();
-        Some((Session::load(&path, &config).unwrap(), config))
+        (Session::load(&path, &config).unwrap(), config)
     }
 
     // Proves the capture loads with the documented frame counts and that one replay through
     // the bench replayer applies every level, warm passes included.
     #[test]
     fn session_classifies_and_replays() {
-        let Some((session, config)) = session() else {
-            return;
-        };
+        let (session, config) = session();
         assert_eq!(session.frames.len(), 1030);
         assert_eq!(session.class_totals(FrameClass::L2Update), (773, 4859));
         assert_eq!(session.class_totals(FrameClass::L2Snapshot).0, 2);
@@ -144,9 +136,7 @@ mod tests {
     // inputs subtracted).
     #[test]
     fn closed_loop_matches_the_hot_path_histogram() {
-        let Some((session, config)) = session() else {
-            return;
-        };
+        let (session, config) = session();
         if thread_cores().is_none() {
             eprintln!("SKIP: the closed loop needs two cores");
             return;

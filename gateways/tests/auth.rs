@@ -4,8 +4,6 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
 use traider_gateways::coinbase::auth::{ApiKey, AuthError, JWT_LIFETIME_S, verify_jwt};
 
 const NOW: u64 = 1_764_000_000;
@@ -25,12 +23,7 @@ fn es256_pem() -> String {
         .to_string()
 }
 
-fn write_key_file(dir: &Path, json: &serde_json::Value, mode: u32) -> PathBuf {
-    let path = dir.join("cdp_api_key.json");
-    std::fs::write(&path, json.to_string()).expect("write key file");
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).expect("chmod");
-    path
-}
+use traider_testkit::fixtures::write_key_file;
 
 fn part(token: &str, index: usize) -> Vec<u8> {
     URL_SAFE_NO_PAD

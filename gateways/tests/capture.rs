@@ -2,20 +2,9 @@
 //! hand-made files.
 
 use std::io::Write;
-use std::path::PathBuf;
 
-use traider_gateways::capture::{
-    CaptureError, CaptureReader, CaptureRecord, load_frames, recorded_session,
-};
-
-fn real_capture() -> Option<PathBuf> {
-    let workspace = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let path = recorded_session(&workspace);
-    if path.is_none() {
-        println!("SKIP: the recorded session is not under $TRAIDER_DATA_DIR or ../shared/data");
-    }
-    path
-}
+use traider_gateways::capture::{CaptureError, CaptureReader, CaptureRecord, load_frames};
+use traider_testkit::data::capture as real_capture;
 
 fn temp_capture(lines: &[&str]) -> tempfile::NamedTempFile {
     let mut file = tempfile::NamedTempFile::new().expect("temp file");
@@ -32,7 +21,7 @@ const HEADER: &str =
 #[test]
 fn real_capture_record_counts_timestamps_and_largest_frame_match_sources_md() {
     // Proves the zstd capture decodes into exactly the records SOURCES.md lists, with exact ns.
-    let Some(path) = real_capture() else { return };
+    let path = real_capture();
     let reader = CaptureReader::open(&path).expect("open");
     assert_eq!(reader.header().exchange, "COINBASE");
     assert_eq!(
@@ -74,7 +63,7 @@ fn real_capture_record_counts_timestamps_and_largest_frame_match_sources_md() {
 #[test]
 fn load_frames_returns_products_body_and_recv_frames_in_file_order() {
     // Proves the convenience loader keeps file order and the products response body.
-    let Some(path) = real_capture() else { return };
+    let path = real_capture();
     let capture = load_frames(&path).expect("load");
     let body = capture.products_body.expect("products body");
     // SOURCES.md's 1,297,114 is the length of the escaped line; the body itself is shorter.
@@ -187,7 +176,7 @@ fn header_is_validated() {
 #[test]
 fn damaged_zstd_stream_is_an_error_not_a_panic() {
     // Proves a truncated compressed capture ends iteration with a read error.
-    let Some(path) = real_capture() else { return };
+    let path = real_capture();
     let bytes = std::fs::read(&path).expect("read");
     let mut file = tempfile::NamedTempFile::new().expect("temp file");
     file.write_all(&bytes[..bytes.len() / 2]).expect("write");

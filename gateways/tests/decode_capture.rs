@@ -1,26 +1,18 @@
 //! The Coinbase decoder against the real recorded Advanced Trade session.
 
-use std::path::PathBuf;
 use traider_core::book::OrderBook;
 use traider_core::event::{DecodedBatch, FrameDecoder, FrameKind, MarketEvent};
-use traider_gateways::capture::{load_frames, recorded_session};
+use traider_gateways::capture::load_frames;
 use traider_gateways::coinbase::parse::CoinbaseDecoder;
 
-fn capture_path() -> Option<PathBuf> {
-    let workspace = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let path = recorded_session(&workspace);
-    if path.is_none() {
-        eprintln!("SKIP: the recorded session is not under $TRAIDER_DATA_DIR or ../shared/data");
-    }
-    path
-}
+use traider_testkit::data::capture as capture_path;
 
 // Proves that decoding every recorded frame and applying the l2_data messages ends at the
 // SOURCES.md oracle (exact best bid/ask, sizes and level counts), that the book never crosses,
 // that the books agree with the last ticker, and that no real frame fails to decode.
 #[test]
 fn recorded_session_rebuilds_the_documented_books() {
-    let Some(path) = capture_path() else { return };
+    let path = capture_path();
     let capture = load_frames(&path).expect("capture loads");
     let mut decoder = CoinbaseDecoder::new(&["BTC-USD", "ETH-USD"], 16 << 20, 200_000, 1_000);
     let mut batch = DecodedBatch::with_capacity(200_000, 1_000);
@@ -150,7 +142,7 @@ fn both_paths(capture: &traider_gateways::capture::Capture) -> [CoinbaseDecoder;
 // (snapshots included) to exactly the same events, levels, sequence numbers and counters.
 #[test]
 fn fast_path_equals_general_path_on_every_recorded_frame() {
-    let Some(path) = capture_path() else { return };
+    let path = capture_path();
     let capture = load_frames(&path).expect("capture loads");
     let [mut fast, mut general] = both_paths(&capture);
     let mut batch = DecodedBatch::with_capacity(200_000, 1_000);
@@ -173,7 +165,7 @@ fn fast_path_equals_general_path_on_every_recorded_frame() {
 // gives the same result on both paths, error or events.
 #[test]
 fn damaged_frames_decode_the_same_on_both_paths() {
-    let Some(path) = capture_path() else { return };
+    let path = capture_path();
     let capture = load_frames(&path).expect("capture loads");
     let [mut fast, mut general] = both_paths(&capture);
     let mut frames: Vec<&str> = capture

@@ -6,18 +6,11 @@ use proptest::prelude::*;
 use serde_json::json;
 use traider_core::event::Side;
 use traider_core::instrument::InstrumentId;
-use traider_core::num::Increment;
 use traider_core::order::{ClientOrderId, OrderRequest, TimeInForce};
 use traider_gateways::coinbase::orders::*;
 
-fn btc() -> ProductFormat {
-    // BTC-USD's increments in the recorded products response.
-    ProductFormat {
-        product_id: "BTC-USD".into(),
-        price_increment: Increment::parse("0.01").expect("increment"),
-        base_increment: Increment::parse("0.00000001").expect("increment"),
-    }
-}
+// BTC-USD's increments in the recorded products response.
+use traider_testkit::fixtures::btc;
 
 fn config(body: &serde_json::Value) -> &serde_json::Value {
     &body["order_configuration"]

@@ -11,7 +11,6 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use base64::Engine as _;
 use serde_json::{Value, json};
 use traider_core::event::Side;
 use traider_gateways::coinbase::auth::{ApiKey, PublicKey, verify_jwt};
@@ -29,22 +28,10 @@ struct Venue {
     log: Mutex<Vec<(String, Pairs)>>,
 }
 
-fn key() -> Arc<ApiKey> {
-    let mut seed = [0u8; 32];
-    getrandom::fill(&mut seed).expect("OS RNG");
-    let secret = base64::engine::general_purpose::STANDARD.encode(seed);
-    Arc::new(ApiKey::from_secret("organizations/o/apiKeys/k".into(), &secret).expect("key"))
-}
+use traider_testkit::sim::{now_s, test_key as key};
 
 fn d(text: &str) -> Decimal {
     Decimal::parse(text).expect("decimal")
-}
-
-fn now_s() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("clock")
-        .as_secs()
 }
 
 /// Checks the bearer token as Coinbase does (`true`: valid); logs the request.

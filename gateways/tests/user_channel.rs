@@ -7,7 +7,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use base64::Engine as _;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio::net::{TcpListener, TcpStream};
@@ -21,19 +20,7 @@ use traider_gateways::coinbase::user::*;
 
 type Ws = WebSocketStream<TcpStream>;
 
-fn key() -> Arc<ApiKey> {
-    let mut seed = [0u8; 32];
-    getrandom::fill(&mut seed).expect("OS RNG");
-    let secret = base64::engine::general_purpose::STANDARD.encode(seed);
-    Arc::new(ApiKey::from_secret("test-key-id".into(), &secret).expect("ed25519 key"))
-}
-
-fn now_s() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("clock")
-        .as_secs()
-}
+use traider_testkit::sim::{now_s, test_key as key};
 
 /// Accepts connections forever; `handler(n, ws)` serves the n-th (from 1).
 async fn serve<F, Fut>(handler: F) -> (SocketAddr, Arc<AtomicUsize>)
@@ -359,8 +346,9 @@ async fn heartbeat_silence_reconnects() {
 #[tokio::test]
 async fn authentication_failure_backs_off_instead_of_spinning() {
     // Proves an "authentication failure" error frame is reported as AuthFailed, ends the
-    // connection, and reconnects back off: over 1.2 s with 100..400 ms backoff at most a
-    // handful of connections are made (a spinning client would make hundreds).
+    // connection, and the client reconnects, backing off: over the 1.2 s after its
+    // reconnect, with 100..400 ms backoff, at most a handful of connections are made (a
+    // spinning client would make hundreds; a slow machine makes fewer, never more).
     let (addr, count) = serve(|_, mut ws| async move {
         let _ = read_subscribes_unchecked(&mut ws).await;
         let error = json!({"type": "error", "message": "authentication failure"});
@@ -391,12 +379,14 @@ async fn authentication_failure_backs_off_instead_of_spinning() {
             }
         )
     );
+    assert_eq!(next(&mut events).await, (2, UserEvent::Connected));
+    // No event marks "not spinning": 1.2 s have to pass (a lower bound on the window).
     tokio::time::sleep(Duration::from_millis(1200)).await;
     stop.send(true).expect("client alive");
     let connections = count.load(Ordering::SeqCst);
     assert!(
         (2..=6).contains(&connections),
-        "{connections} connections in 1.2 s"
+        "{connections} connections in the 1.2 s after the reconnect"
     );
 }
 

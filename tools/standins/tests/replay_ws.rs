@@ -808,11 +808,8 @@ async fn connection_without_subscribe_is_closed_after_the_timeout() {
         closed_after >= timeout - Duration::from_millis(50),
         "closed too early: {closed_after:?}"
     );
-    assert!(
-        closed_after < timeout * 5,
-        "closed too late: {closed_after:?}"
-    );
-    // The subscribed connection is still served well past the timeout.
+    // The subscribed connection is still served well past the timeout: time has to pass
+    // for that (no event marks a close that does not happen), so this waits a lower bound.
     tokio::time::sleep(timeout).await;
     let mut heartbeats = 0;
     while heartbeats < 3 {
@@ -901,34 +898,70 @@ async fn rest_products_and_time_answer_like_coinbase() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn recorded_pace_follows_the_recorded_timestamps_scaled_by_speed() {
-    // Proves --pace recorded: the 24.2 s between the first and last recorded ticker/heartbeat take ~24.2/speed s.
+    // Proves --pace recorded: at speed 20 the 24.2 s between the first and last recorded
+    // ticker/heartbeat take at least 24.2/20 s (never sent ahead of the scaled timestamps),
+    // every recorded frame arrives in order, then one synthesized heartbeat; and the speed
+    // scales the pace: a speed-5 server started beside it has not finished its recording
+    // when the speed-20 one has (no wall-clock upper bound: an order of events).
     let path = capture_path();
     let speed = 20.0;
-    let (addr, server) = start_server(&path, |c| {
-        c.pace = Pace::Recorded;
-        c.speed = speed;
-    })
-    .await;
+    let paced = |speed| {
+        move |c: &mut ReplayConfig| {
+            c.pace = Pace::Recorded;
+            c.speed = speed;
+        }
+    };
+    let (addr, server) = start_server(&path, paced(speed)).await;
+    let (slow_addr, slow_server) = start_server(&path, paced(speed / 4.0)).await;
     let channels = ["heartbeats", "ticker"];
     let mut client = Client::start(addr, &channels, &["BTC-USD"], |_| {});
-    let mut stamps = Vec::new();
-    let events = client
-        .until(|e| {
-            if let Event::Frame(_, text) = e
-                && channel_of(text) != "subscriptions"
-            {
-                stamps.push(Instant::now());
+    let mut slow = Client::start(slow_addr, &channels, &["BTC-USD"], |_| {});
+    let is_recorded = |event: &Event, conn| {
+        matches!(event, Event::Frame(c, text) if *c == conn && channel_of(text) != "subscriptions")
+            && !is_synthetic_frame(event, conn)
+    };
+    // Both streams drained as they arrive, until the fast one's synthesized heartbeat.
+    let (mut stamps, mut events, mut slow_recorded) = (Vec::new(), Vec::new(), 0);
+    let drained = tokio::time::timeout(WAIT, async {
+        loop {
+            tokio::select! {
+                event = client.events.recv() => {
+                    let event = event.expect("client running");
+                    if is_recorded(&event, 1) || is_synthetic_frame(&event, 1) {
+                        stamps.push(Instant::now());
+                    }
+                    let done = is_synthetic_frame(&event, 1);
+                    events.push(event);
+                    if done {
+                        return;
+                    }
+                }
+                event = slow.events.recv() => {
+                    slow_recorded += usize::from(is_recorded(&event.expect("client running"), 1));
+                }
             }
-            is_synthetic_frame(e, 1)
-        })
-        .await;
+        }
+    })
+    .await;
+    assert!(
+        drained.is_ok(),
+        "no synthesized heartbeat: {:?}",
+        summary(&events)
+    );
     client.stop().await;
+    slow.stop().await;
     server.shutdown().await.expect("server stops");
+    slow_server.shutdown().await.expect("server stops");
     let recorded_frames = expected(&path, &channels, &["BTC-USD"]).len();
     assert_eq!(
         stamps.len(),
         recorded_frames + 1,
         "every recorded frame, then one synthesized heartbeat"
+    );
+    assert!(
+        slow_recorded < recorded_frames,
+        "the speed-5 server is still replaying ({slow_recorded} of {recorded_frames} frames) \
+         when the speed-20 one has finished"
     );
     let capture = load_frames(&path).expect("capture");
     let first_ts = capture
@@ -947,8 +980,8 @@ async fn recorded_pace_follows_the_recorded_timestamps_scaled_by_speed() {
     let want = Duration::from_nanos(((last_ts - first_ts) as f64 / speed) as u64);
     let got = stamps[recorded_frames - 1] - stamps[0];
     assert!(
-        got >= want.mul_f64(0.9) && got <= want.mul_f64(1.5) + Duration::from_millis(300),
-        "took {got:?}, want ~{want:?}"
+        got >= want.mul_f64(0.9),
+        "took {got:?}: sent ahead of the scaled timestamps ({want:?})"
     );
     assert_recorded_stream(
         &frames_of(&events, 1),

@@ -7,33 +7,26 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use sim_support::{KEY_NAME, Ws, data, now_s, start, test_key};
+use sim_support::{KEY_NAME, Ws, client, data, now_s, start, test_key};
 use traider_core::event::Side;
-use traider_core::num::Increment;
 use traider_core::order::ClientOrderId;
 use traider_gateways::coinbase::auth::ApiKey;
 use traider_gateways::coinbase::orders::{
-    ApiError, CreateOutcome, OrderConfiguration, ProductFormat, create_order_body,
+    ApiError, CreateOutcome, OrderConfiguration, create_order_body,
 };
-use traider_gateways::coinbase::trading::{SendError, TradingClient};
+use traider_gateways::coinbase::trading::SendError;
 use traider_standins::sim::Scenario;
+use traider_testkit::daemon::{Proc, start_sim};
+use traider_testkit::fixtures::{btc, ed25519_key_file};
 
 fn gtc(id: u64) -> Value {
-    let btc = ProductFormat {
-        product_id: "BTC-USD".into(),
-        price_increment: Increment::parse("0.01").expect("increment"),
-        base_increment: Increment::parse("0.00000001").expect("increment"),
-    };
+    let btc = btc();
     let configuration = OrderConfiguration::LimitGtc {
         price_ticks: 6_000_000,
         size_lots: 10_000,
         post_only: true,
     };
     create_order_body(ClientOrderId::new(4, id), Side::Buy, &btc, &configuration)
-}
-
-fn client(addr: &str, key: &Arc<ApiKey>, timeout: Duration) -> TradingClient {
-    TradingClient::new(&format!("http://{addr}"), Arc::clone(key), timeout).expect("client")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -79,7 +72,7 @@ async fn rest_faults_answer_as_scripted_and_a_timed_out_create_still_exists() {
         c.faults = scenario;
     })
     .await;
-    let client = client(&sim.addr.to_string(), &key, Duration::from_secs(2));
+    let client = client(sim.addr, &key, Duration::from_secs(2));
     let dropped = client.create_order(&gtc(1)).await;
     assert!(matches!(dropped, Err(SendError::Unknown(_))), "{dropped:?}");
     assert_eq!(sim.orders_created(), 0, "drop does no work");
@@ -137,9 +130,8 @@ async fn rest_faults_answer_as_scripted_and_a_timed_out_create_still_exists() {
     );
 }
 
-/// Frames of `ws` until it closes (or 20 s), with their arrival instants.
-async fn until_closed(ws: &mut Ws) -> Vec<(Instant, String)> {
-    let mut frames = Vec::new();
+/// Frames of `ws` after `frames` until it closes (or 20 s), with their arrival instants.
+async fn until_closed(ws: &mut Ws, mut frames: Vec<(Instant, String)>) -> Vec<(Instant, String)> {
     let deadline = Instant::now() + Duration::from_secs(20);
     while Instant::now() < deadline {
         match ws.next_within(Duration::from_secs(5)).await {
@@ -172,10 +164,13 @@ async fn market_faults_hit_the_chosen_connection_only() {
     let sim = start(&data, &key, |c| c.faults = scenario).await;
     let mut faulty = Ws::connect(sim.addr).await;
     faulty.subscribe("ticker", &["BTC-USD", "ETH-USD"]).await;
+    // The faulty connection is the first market connection: its first frame has come
+    // before the clean one subscribes.
+    let first = faulty.next_json().await;
+    let first = vec![(Instant::now(), first.to_string())];
     let mut clean = Ws::connect(sim.addr).await;
-    tokio::time::sleep(Duration::from_millis(50)).await;
     clean.subscribe("ticker", &["BTC-USD", "ETH-USD"]).await;
-    let frames = until_closed(&mut faulty).await;
+    let frames = until_closed(&mut faulty, first).await;
     let mut seqs = Vec::new();
     let mut malformed = 0;
     for (_, text) in &frames {
@@ -227,7 +222,7 @@ async fn a_stalled_user_channel_stays_open_and_silent_while_another_gets_updates
         .await;
     healthy.next_json().await;
     healthy.next_json().await;
-    let client = client(&sim.addr.to_string(), &key, Duration::from_secs(5));
+    let client = client(sim.addr, &key, Duration::from_secs(5));
     client.create_order(&gtc(1)).await.expect("created");
     let update = healthy.next_of("user").await;
     assert_eq!(update["events"][0]["orders"][0]["status"], "OPEN");
@@ -243,26 +238,11 @@ fn spawn_sim(
     key_file: &std::path::Path,
     state: &std::path::Path,
     listen: &str,
-) -> (std::process::Child, String) {
-    use std::io::BufRead;
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_coinbase-sim"))
-        .arg("--capture")
-        .arg(capture)
-        .arg("--key-file")
-        .arg(key_file)
-        .arg("--state-file")
-        .arg(state)
-        .args(["--listen", listen, "--start-at-end"])
-        .env("RUST_LOG", "warn")
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("sim starts");
-    let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("address line");
-    let addr = line.trim().rsplit(' ').next().expect("address").to_owned();
-    (child, addr)
+) -> (Proc, String) {
+    let state = state.to_str().expect("UTF-8 path");
+    let flags = ["--state-file", state, "--listen", listen, "--start-at-end"];
+    let sim = std::process::Command::new(env!("CARGO_BIN_EXE_coinbase-sim"));
+    start_sim(sim, capture, key_file, &flags)
 }
 
 #[test]
@@ -271,18 +251,9 @@ fn a_killed_sim_restarted_with_its_state_file_forgets_nothing() {
     // address, re-sending a known client_order_id returns the same order and creates
     // nothing (idempotency survives), the order is still OPEN over REST, and /sim/orders
     // and /sim/fills show the venue's orders and fills exactly as before the kill.
-    use base64::Engine as _;
-    use std::os::unix::fs::PermissionsExt;
     let capture = traider_testkit::data::capture();
     let dir = tempfile::tempdir().expect("tempdir");
-    let secret = base64::engine::general_purpose::STANDARD.encode([7u8; 32]);
-    let key_file = dir.path().join("key.json");
-    std::fs::write(
-        &key_file,
-        json!({"name": KEY_NAME, "privateKey": secret}).to_string(),
-    )
-    .expect("key");
-    std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    let key_file = ed25519_key_file(dir.path(), KEY_NAME);
     let key = Arc::new(ApiKey::load(&key_file).expect("key loads"));
     let state = dir.path().join("sim-state.json");
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -302,18 +273,14 @@ fn a_killed_sim_restarted_with_its_state_file_forgets_nothing() {
         })
     };
 
-    let (mut first, addr) = spawn_sim(&capture, &key_file, &state, "127.0.0.1:0");
+    let (first, addr) = spawn_sim(&capture, &key_file, &state, "127.0.0.1:0");
     let (order_id, before_orders, before_fills) = {
         let client = client(&addr, &key, Duration::from_secs(5));
         let order_id = runtime.block_on(async {
             let ioc = create_order_body(
                 ClientOrderId::new(4, 99),
                 Side::Buy,
-                &ProductFormat {
-                    product_id: "BTC-USD".into(),
-                    price_increment: Increment::parse("0.01").expect("increment"),
-                    base_increment: Increment::parse("0.00000001").expect("increment"),
-                },
+                &btc(),
                 &OrderConfiguration::LimitIoc {
                     price_ticks: 6_509_000,
                     size_lots: 50_000_000,
@@ -329,10 +296,11 @@ fn a_killed_sim_restarted_with_its_state_file_forgets_nothing() {
     };
     assert_eq!(before_orders["created"], 2);
     assert!(before_fills["fills"].as_array().expect("fills").len() >= 2);
+    let mut first = first.into_child();
     first.kill().expect("SIGKILL");
     first.wait().expect("reaped");
 
-    let (mut second, same_addr) = spawn_sim(&capture, &key_file, &state, &addr);
+    let (second, same_addr) = spawn_sim(&capture, &key_file, &state, &addr);
     assert_eq!(same_addr, addr);
     let client = client(&addr, &key, Duration::from_secs(5));
     let (again, status) = runtime.block_on(async {
@@ -353,6 +321,5 @@ fn a_killed_sim_restarted_with_its_state_file_forgets_nothing() {
     assert_eq!(inspect(&addr, "fills"), before_fills);
     let requests = inspect(&addr, "requests");
     assert_eq!(requests["requests"][0]["status"], 200);
-    let _ = second.kill();
-    let _ = second.wait();
+    drop(second);
 }

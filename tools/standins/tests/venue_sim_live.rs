@@ -11,21 +11,12 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use sim_support::{Ws, data, get, now_s, recorded_frames, start, test_key};
 use traider_core::event::Side;
-use traider_core::num::Increment;
 use traider_core::order::ClientOrderId;
-use traider_gateways::coinbase::orders::{
-    CreateOutcome, OrderConfiguration, ProductFormat, create_order_body,
-};
+use traider_gateways::coinbase::orders::{CreateOutcome, OrderConfiguration, create_order_body};
 use traider_gateways::coinbase::trading::TradingClient;
 use traider_standins::sim::SimHandle;
-
-fn btc() -> ProductFormat {
-    ProductFormat {
-        product_id: "BTC-USD".into(),
-        price_increment: Increment::parse("0.01").expect("increment"),
-        base_increment: Increment::parse("0.00000001").expect("increment"),
-    }
-}
+use traider_testkit::fixtures::{at_scale, btc};
+use traider_testkit::watch::DEADLINE;
 
 fn order(id: u64, side: Side, configuration: OrderConfiguration) -> Value {
     create_order_body(ClientOrderId::new(9, id), side, &btc(), &configuration)
@@ -41,8 +32,7 @@ fn gtc(id: u64, side: Side, price_ticks: i64, size_lots: i64) -> Value {
 }
 
 fn client(sim: &SimHandle, key: &Arc<traider_gateways::coinbase::auth::ApiKey>) -> TradingClient {
-    let url = format!("http://{}", sim.addr);
-    TradingClient::new(&url, Arc::clone(key), Duration::from_secs(5)).expect("client")
+    sim_support::client(sim.addr, key, Duration::from_secs(5))
 }
 
 async fn create(client: &TradingClient, body: &Value) -> String {
@@ -50,20 +40,6 @@ async fn create(client: &TradingClient, body: &Value) -> String {
         CreateOutcome::Accepted { order_id, .. } => order_id,
         rejected => panic!("rejected: {rejected:?}"),
     }
-}
-
-/// A decimal string as (integer units, scale), trailing zeros ignored.
-fn units(text: &str) -> (i128, u32) {
-    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
-    let fraction = fraction.trim_end_matches('0');
-    let value = format!("{whole}{fraction}").parse().expect("decimal");
-    (value, fraction.len() as u32)
-}
-
-fn at_scale(text: &str, scale: u32) -> i128 {
-    let (value, s) = units(text);
-    assert!(s <= scale, "{text} finer than 10^-{scale}");
-    value * 10_i128.pow(scale - s)
 }
 
 /// A level2 book as the test keeps it: (side, price units at 10^-18) -> quantity text.
@@ -85,6 +61,16 @@ fn apply(book: &mut TestBook, event: &Value) {
     }
 }
 
+/// Waits until the venue is mid-recording: an early level2 subscriber has had its BTC-USD
+/// snapshot and 40 recorded updates after it (then it leaves).
+async fn mid_recording(sim: &SimHandle) {
+    let mut early = Ws::connect(sim.addr).await;
+    early.subscribe("level2", &["BTC-USD"]).await;
+    for _ in 0..=40 {
+        early.next_of("l2_data").await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_late_level2_subscriber_gets_the_current_book_then_the_following_updates() {
     // Proves the one venue clock: a subscriber joining mid-recording gets a snapshot equal
@@ -94,7 +80,7 @@ async fn a_late_level2_subscriber_gets_the_current_book_then_the_following_updat
     let data = data();
     let key = test_key();
     let sim = start(&data, &key, |c| c.speed = 2.0).await;
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    mid_recording(&sim).await;
     let mut ws = Ws::connect(sim.addr).await;
     ws.subscribe("level2", &["BTC-USD"]).await;
     let mut frames = Vec::new();
@@ -533,7 +519,7 @@ async fn the_daemons_market_data_client_streams_from_the_sim_without_gaps() {
     let data = data();
     let key = test_key();
     let sim = start(&data, &key, |c| c.speed = 5.0).await;
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    mid_recording(&sim).await;
     let products = vec!["BTC-USD".to_owned(), "ETH-USD".to_owned()];
     let client = MarketDataClient::new(WsConfig::new(format!("ws://{}/", sim.addr), products))
         .expect("client");
@@ -701,17 +687,26 @@ async fn a_gtd_order_expires_at_its_end_time() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stop_limit_sell_triggers_on_a_print_at_its_stop_and_takes_the_bid() {
     // Proves stop-limit orders on the venue clock: a sell stopped down at 65083.66 (the
-    // recorded bid, where aggressive sellers print) is STOP_PENDING until such a print,
-    // then STOP_TRIGGERED and filled as TAKER at a bid within its 65000 limit; a buy
-    // stopped up at 70000 (never printed) stays pending and unfilled.
+    // recorded bid, where aggressive sellers print) is reported STOP_PENDING when created,
+    // then, on such a print, STOP_TRIGGERED and filled as TAKER at a bid within its 65000
+    // limit; a buy stopped up at 70000 (never printed) stays pending and unfilled. The
+    // recording loops, so a print at the stop always comes after the sell rests, however
+    // late the test creates it; the test follows the user channel until the sell fills.
     use traider_gateways::coinbase::orders::StopDirection;
     let data = data();
     let key = test_key();
     let sim = start(&data, &key, |c| {
         c.speed = 4.0;
+        c.loop_playback = true;
         c.start_offset_ns = 5_000_000_000;
     })
     .await;
+    let mut ws = Ws::connect(sim.addr).await;
+    ws.subscribe_user(Some(key.ws_jwt(now_s()).expect("jwt")))
+        .await;
+    assert_eq!(ws.next_json().await["channel"], "subscriptions");
+    let snapshot = ws.next_of("user").await;
+    assert_eq!(snapshot["events"][0]["type"], "snapshot");
     let client = client(&sim, &key);
     let stop = |price_ticks, stop_ticks, direction| OrderConfiguration::StopLimitGtc {
         price_ticks,
@@ -733,18 +728,41 @@ async fn a_stop_limit_sell_triggers_on_a_print_at_its_stop_and_takes_the_bid() {
         &order(2, Side::Buy, stop(7_100_000, 7_000_000, StopDirection::Up)),
     )
     .await;
-    let pending = client.get_order(&sell).await.expect("order");
+    // Every (status, trigger_status) the user channel reports, per order, until the sell
+    // has filled (and the buy's creation has been reported).
+    let mut states: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
+    let sell_filled = |states: &BTreeMap<String, Vec<(String, String)>>| {
+        states
+            .get(&sell)
+            .and_then(|s| s.last())
+            .is_some_and(|(status, _)| status == "FILLED")
+    };
+    let followed = tokio::time::timeout(DEADLINE, async {
+        while !(sell_filled(&states) && states.contains_key(&buy)) {
+            let update = ws.next_of("user").await;
+            for event in update["events"].as_array().expect("events") {
+                for order in event["orders"].as_array().expect("orders") {
+                    let text = |k: &str| order[k].as_str().expect("text").to_owned();
+                    states
+                        .entry(text("order_id"))
+                        .or_default()
+                        .push((text("status"), text("trigger_status")));
+                }
+            }
+        }
+    })
+    .await;
+    assert!(followed.is_ok(), "the sell never filled: {states:?}");
+    let pending = ("OPEN".to_owned(), "STOP_PENDING".to_owned());
+    assert_eq!(states[&sell].first(), Some(&pending), "{states:?}");
     assert_eq!(
-        (
-            pending["trigger_status"].as_str(),
-            pending["status"].as_str()
-        ),
-        (Some("STOP_PENDING"), Some("OPEN"))
+        states[&sell].last(),
+        Some(&("FILLED".to_owned(), "STOP_TRIGGERED".to_owned()))
     );
-    let end_ns = recorded_frames().last().expect("frames").0;
-    while sim.clock_elapsed_ns() < end_ns + 500_000_000 {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    assert!(
+        states[&buy].iter().all(|state| *state == pending),
+        "{states:?}"
+    );
     let triggered = client.get_order(&sell).await.expect("order");
     assert_eq!(
         (

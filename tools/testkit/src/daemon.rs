@@ -3,6 +3,7 @@
 
 use crate::bins::Bin;
 pub use crate::data::{capture, capture_lines, config, workspace};
+use crate::watch::LogLines;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -82,6 +83,19 @@ impl Proc {
         self.0.as_ref().map_or(0, std::process::Child::id)
     }
 
+    /// Whether the process has exited (it is not reaped: its output can still be read).
+    pub fn has_exited(&mut self) -> bool {
+        self.0
+            .as_mut()
+            .is_none_or(|child| child.try_wait().is_ok_and(|status| status.is_some()))
+    }
+
+    /// Its stderr (piped), read line by line on a thread from now on.
+    pub fn log_lines(&mut self) -> LogLines {
+        let stderr = self.0.as_mut().and_then(|child| child.stderr.take());
+        LogLines::follow(stderr.expect("stderr piped and not taken yet"))
+    }
+
     /// The child, no longer killed on drop.
     pub fn into_child(mut self) -> std::process::Child {
         self.0.take().expect("child present until taken")
@@ -124,6 +138,38 @@ pub fn start_replay_server(capture: &Path, extra: &[&str]) -> (Proc, u16) {
     (Proc(Some(child)), port)
 }
 
+/// Starts a `coinbase-sim` process (`sim`: the binary's command, with any environment and
+/// stderr set up by the caller; `RUST_LOG=warn` unless set) with the key file `key`,
+/// replaying `capture`, with `extra` flags; returns it and the `127.0.0.1:PORT` it printed.
+pub fn start_sim(sim: Command, capture: &Path, key: &Path, extra: &[&str]) -> (Proc, String) {
+    use std::io::BufRead;
+    let mut command = sim;
+    if !command.get_envs().any(|(name, _)| name == "RUST_LOG") {
+        command.env("RUST_LOG", "warn");
+    }
+    let mut child = command
+        .arg("--capture")
+        .arg(capture)
+        .arg("--key-file")
+        .arg(key)
+        .args(extra)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("coinbase-sim starts");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let mut line = String::new();
+    std::io::BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("the sim prints its address");
+    let addr = line
+        .trim()
+        .rsplit(' ')
+        .next()
+        .unwrap_or_else(|| panic!("no address in {line:?}"))
+        .to_owned();
+    (Proc(Some(child)), addr)
+}
+
 /// A paper config for tests: no pinning, yielding wait, the given strategy overrides.
 pub fn test_paper_config(dir: &Path, replacements: &[(&str, &str)]) -> PathBuf {
     test_config("paper.toml", dir, replacements)
@@ -164,34 +210,6 @@ pub fn start_daemon(config: &Path, port: u16, journal: &Path) -> Proc {
         .spawn()
         .expect("traiderd starts");
     Proc(Some(child))
-}
-
-/// Journal records (JSON) read while the daemon runs; empty until the journal exists.
-pub fn live_records(dir: &Path) -> Vec<serde_json::Value> {
-    if !dir.join("seg-000000.tj").exists() {
-        return Vec::new();
-    }
-    let output = traiderd()
-        .args(["journal", "dump", "--json"])
-        .arg(dir)
-        .output()
-        .expect("dump runs");
-    String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect()
-}
-
-/// Polls `check` every 200 ms until it is true or `seconds` pass.
-pub fn wait_until(seconds: u64, mut check: impl FnMut() -> bool) -> bool {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
-    while std::time::Instant::now() < deadline {
-        if check() {
-            return true;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(200));
-    }
-    check()
 }
 
 /// Sends SIGINT (Ctrl-C) and waits for the process; returns its output.

@@ -22,14 +22,24 @@ pub fn config(name: &str) -> PathBuf {
 /// The recorded session (a cryptofeed capture, `.jsonl.zst`). Panics, naming
 /// `TRAIDER_DATA_DIR`, when it is not there.
 pub fn capture() -> PathBuf {
-    recorded_session(&workspace()).unwrap_or_else(|| {
-        panic!(
-            "the recorded Coinbase session is missing: this test needs {RECORDED_SESSION} under \
-             ${DATA_DIR_ENV} (set it to the shared data directory), or under ../shared/data \
-             beside the workspace ({})",
+    recorded_session(&workspace()).unwrap_or_else(|| panic!("{}", missing_capture()))
+}
+
+/// Why [`capture`] found nothing, naming `TRAIDER_DATA_DIR` and where it looked: the one
+/// message every test and bench that needs the session fails with.
+pub fn missing_capture() -> String {
+    let looked = match std::env::var_os(DATA_DIR_ENV) {
+        Some(dir) => format!("${DATA_DIR_ENV} is {}", PathBuf::from(dir).display()),
+        None => format!(
+            "${DATA_DIR_ENV} is not set, so it looked in ../shared/data beside the workspace \
+             ({})",
             workspace().display()
-        )
-    })
+        ),
+    };
+    format!(
+        "the recorded Coinbase session is missing: this needs {RECORDED_SESSION} under \
+         ${DATA_DIR_ENV} (set it to the shared data directory); {looked}"
+    )
 }
 
 /// The capture's lines, decompressed.

@@ -12,6 +12,7 @@ use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use traider_gateways::coinbase::auth::ApiKey;
+use traider_gateways::coinbase::trading::TradingClient;
 use traider_standins::replay::ReplayData;
 use traider_standins::sim::{SimConfig, SimHandle, serve};
 
@@ -45,6 +46,12 @@ pub async fn start(
     config.private_rate_per_s = 1000;
     tweak(&mut config);
     serve(config, Arc::clone(data)).await.expect("sim starts")
+}
+
+/// A REST trading client of the venue at `addr` (`127.0.0.1:PORT`) signing with `key`,
+/// whose requests time out after `timeout`.
+pub fn client(addr: impl std::fmt::Display, key: &Arc<ApiKey>, timeout: Duration) -> TradingClient {
+    TradingClient::new(&format!("http://{addr}"), Arc::clone(key), timeout).expect("client")
 }
 
 pub fn now_s() -> u64 {

@@ -12,6 +12,25 @@ use std::process::Output;
 use common::*;
 use serde_json::Value;
 use traider_admin_api::auth::{token_sha256_hex, totp_code};
+use traider_core::control::{StateCause, TradingState};
+use traider_core::decision::Decision;
+use traider_testkit::watch::{JournalWatch, Seen, until_answered};
+
+/// The log line the daemon prints once its admin endpoint accepts connections.
+const ADMIN_LISTENING: &str = "admin endpoint listening";
+
+/// The last recorded heartbeat counter: a larger one is synthesized after the recording.
+const LAST_RECORDED_HEARTBEAT: u64 = 41_715;
+
+/// How many times the journal's trading state became HALTED for `cause`.
+fn halts(records: &[Seen], cause: StateCause) -> usize {
+    records
+        .iter()
+        .filter(|r| {
+            matches!(r.decision, Some(Decision::TradingState { state: TradingState::Halted, cause: c, .. }) if c == cause)
+        })
+        .count()
+}
 
 /// One configured identity: its token and (admins) TOTP secret.
 struct Ident {
@@ -147,16 +166,12 @@ fn kill_halts_and_only_an_admin_with_totp_resumes() {
     let port = free_port();
     let config = admin_config(dir.path(), port, &[&ops, &root, &eye], "");
     let journal = dir.path().join("journal");
-    let daemon = start_daemon(&config, replay_port, &journal);
+    let mut daemon = start_daemon(&config, replay_port, &journal);
+    let mut log = daemon.log_lines();
+    log.wait_for(ADMIN_LISTENING);
     let addr = format!("127.0.0.1:{port}");
     let open = |who: &Ident| ctl_json(&addr, who, &["orders"])["count"].as_u64().unwrap();
-    let quoting = wait_until(45, || {
-        ctl(&addr, Some(&eye), &["--json", "orders"])
-            .status
-            .success()
-            && open(&eye) >= 1
-    });
-    assert!(quoting, "the daemon quotes");
+    until_answered("the daemon quotes", || open(&eye) >= 1);
 
     let kill = ctl(&addr, Some(&ops), &["kill"]);
     assert_eq!(code_of(&kill), 0, "{kill:?}");
@@ -164,10 +179,7 @@ fn kill_halts_and_only_an_admin_with_totp_resumes() {
         String::from_utf8_lossy(&kill.stdout).contains("applied"),
         "{kill:?}"
     );
-    assert!(
-        wait_until(10, || open(&eye) == 0),
-        "every open order cancelled"
-    );
+    until_answered("every open order cancelled", || open(&eye) == 0);
     let status = ctl_json(&addr, &eye, &["status"]);
     assert_eq!(status["trading_state"], "halted");
     assert_eq!(status["state_cause"], "kill");
@@ -203,7 +215,7 @@ fn kill_halts_and_only_an_admin_with_totp_resumes() {
         "{}",
         stderr_of(&again)
     );
-    assert!(wait_until(20, || open(&eye) >= 1), "quoting resumed");
+    until_answered("quoting resumed", || open(&eye) >= 1);
 
     // Limits: an admin tightens one without a code and it binds; loosening needs the code.
     let set = |who: &Ident, value: &str, totp: Option<&str>| {
@@ -257,26 +269,27 @@ fn kill_halts_and_only_an_admin_with_totp_resumes() {
     );
     let cancel = ctl(&addr, Some(&ops), &["cancel-all"]);
     assert_eq!(code_of(&cancel), 0, "{cancel:?}");
-    assert!(
-        wait_until(10, || open(&eye) == 0),
-        "cancel-all with the strategy off"
-    );
+    until_answered("cancel-all with the strategy off", || open(&eye) == 0);
     let on = ctl(
         &addr,
         Some(&root),
         &["strategy", "enable", "--totp", &root.code(1)],
     );
     assert_eq!(code_of(&on), 0, "{on:?}");
-    assert!(wait_until(20, || open(&eye) >= 1), "quoting again");
+    until_answered("quoting again", || open(&eye) >= 1);
 
     let status = std::process::Command::new("kill")
         .args(["-USR1", &daemon.id().to_string()])
         .status()
         .unwrap();
     assert!(status.success());
-    assert!(wait_until(10, || {
-        ctl_json(&addr, &eye, &["status"])["trading_state"] == "halted"
-    }));
+    let mut watch = JournalWatch::new(&journal);
+    assert!(
+        watch.wait_for(&mut daemon, |records| halts(records, StateCause::Signal)
+            >= 1),
+        "SIGUSR1 halts: {}",
+        log.text()
+    );
     let status = ctl_json(&addr, &eye, &["status"]);
     assert_eq!(
         (
@@ -286,23 +299,36 @@ fn kill_halts_and_only_an_admin_with_totp_resumes() {
         (Some("signal"), Some("SIGUSR1"))
     );
     let output = interrupt(daemon);
-    assert!(output.status.success(), "{}", stderr_of(&output));
+    assert!(output.status.success(), "{}", log.rest());
 
     // A restart rebuilds the state from the journal: still HALTED, by the same actor.
-    let restarted = start_daemon(&config, replay_port, &journal);
-    assert!(wait_until(30, || ctl(&addr, Some(&eye), &["status"])
-        .status
-        .success()));
+    watch.catch_up();
+    let first_run = watch.records().len();
+    let mut restarted = start_daemon(&config, replay_port, &journal);
+    let mut log = restarted.log_lines();
+    log.wait_for(ADMIN_LISTENING);
     let status = ctl_json(&addr, &eye, &["status"]);
     assert_eq!(status["trading_state"], "halted", "{status}");
     assert_eq!(status["state_actor"]["name"], "SIGUSR1");
+    until_answered("nothing working after the restart", || open(&eye) == 0);
+    // Nothing is quoted while halted, however much market data comes: 200 frames of it.
+    let mut watch = JournalWatch::new(&journal);
     assert!(
-        wait_until(10, || open(&eye) == 0),
-        "nothing working after the restart"
+        watch.wait_for(&mut restarted, |records| {
+            let after = &records[first_run.min(records.len())..];
+            after.iter().filter(|r| r.is("md_frame")).count() >= 200
+        }),
+        "the restarted daemon gets market data: {}",
+        log.text()
     );
-    std::thread::sleep(std::time::Duration::from_secs(1));
     assert_eq!(open(&eye), 0, "and nothing quoted while halted");
     drop(interrupt(restarted));
+    watch.catch_up();
+    let quoted: Vec<&Seen> = watch.records()[first_run..]
+        .iter()
+        .filter(|r| r.is("order_new"))
+        .collect();
+    assert!(quoted.is_empty(), "orders decided while halted: {quoted:?}");
 
     // The journal: the kill command and its actor, the state it caused, the cancels.
     let records = dump(&journal);
@@ -438,18 +464,15 @@ fn endpoint_role_credential_matrix() {
     let mut all: Vec<&Ident> = vec![&ops, &eye];
     all.extend(admins.iter());
     let config = admin_config(dir.path(), port, &all, "totp_failures_max = 100");
-    let daemon = start_daemon(&config, replay_port, &dir.path().join("journal"));
+    let mut daemon = start_daemon(&config, replay_port, &dir.path().join("journal"));
+    daemon.log_lines().wait_for(ADMIN_LISTENING);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
     let base = format!("http://127.0.0.1:{port}");
-    assert!(
-        wait_until(30, || {
-            http(&runtime, "GET", &format!("{base}/health"), None, None, "").0 == 200
-        }),
-        "the daemon is up"
-    );
+    let health = http(&runtime, "GET", &format!("{base}/health"), None, None, "");
+    assert_eq!(health.0, 200, "the daemon is up");
     let (viewer, operator, admin) = (1, 2, 3);
     let targets = [
         Target {
@@ -617,11 +640,11 @@ fn repeated_bad_codes_lock_the_admin_out() {
     let root = ident("root", "admin");
     let port = free_port();
     let config = admin_config(dir.path(), port, &[&root], "totp_failures_max = 3");
-    let daemon = start_daemon(&config, replay_port, &dir.path().join("journal"));
+    let mut daemon = start_daemon(&config, replay_port, &dir.path().join("journal"));
+    daemon.log_lines().wait_for(ADMIN_LISTENING);
     let addr = format!("127.0.0.1:{port}");
-    assert!(wait_until(30, || ctl(&addr, Some(&root), &["status"])
-        .status
-        .success()));
+    let status = ctl(&addr, Some(&root), &["status"]);
+    assert!(status.status.success(), "{status:?}");
     let wrong = root.code(-5);
     let answers: Vec<i32> = (0..3)
         .map(|_| code_of(&ctl(&addr, Some(&root), &["resume", "--totp", &wrong])))
@@ -661,7 +684,8 @@ fn metrics_pass_promtool_and_match_the_latency_summary() {
     let eye = ident("eye", "viewer");
     let port = free_port();
     let config = admin_config(dir.path(), port, &[&eye], "");
-    let daemon = start_daemon(&config, replay_port, &dir.path().join("journal"));
+    let journal = dir.path().join("journal");
+    let mut daemon = start_daemon(&config, replay_port, &journal);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -669,15 +693,29 @@ fn metrics_pass_promtool_and_match_the_latency_summary() {
     let url = format!("http://127.0.0.1:{port}/metrics");
     let scrape = || http(&runtime, "GET", &url, Some(&eye.token), None, "").1;
     let frames = |text: &str| sample(text, "traider_md_frames_total").unwrap_or(0.0);
-    // The capture has played once its frame count stops moving.
-    let mut last = -1.0;
-    let settled = wait_until(60, || {
-        let now = frames(&scrape());
-        let done = now > 500.0 && now == last;
-        last = now;
-        done
+    // The capture has played once the daemon journals the first heartbeat the replay
+    // server synthesizes after it, and its hot path has decoded every frame before that.
+    let synthesized = |r: &Seen| {
+        r.frame.as_deref().is_some_and(|frame| {
+            let frame: Value = serde_json::from_str(frame).unwrap_or_default();
+            frame["channel"] == "heartbeats"
+                && frame["events"][0]["heartbeat_counter"]
+                    .as_u64()
+                    .is_some_and(|counter| counter > LAST_RECORDED_HEARTBEAT)
+        })
+    };
+    let mut watch = JournalWatch::new(&journal);
+    let played = watch.wait_for(&mut daemon, |records| records.iter().any(synthesized));
+    assert!(played, "the recorded session played");
+    let recorded = watch.records().iter().position(synthesized).unwrap();
+    let recorded = watch.records()[..recorded]
+        .iter()
+        .filter(|r| r.is("md_frame"))
+        .count();
+    assert!(recorded > 500, "{recorded} frames");
+    until_answered("the hot path decoded every recorded frame", || {
+        frames(&scrape()) >= recorded as f64
     });
-    assert!(settled, "the recorded session played");
     let text = scrape();
     let checked = std::process::Command::new(promtool)
         .args(["check", "metrics"])
@@ -743,15 +781,12 @@ fn tls_off_loopback_and_plain_http_only_on_loopback() {
         key.display()
     );
     let config = admin_config(dir.path(), port, &[&eye], &tls);
-    let daemon = start_daemon(&config, replay_port, &dir.path().join("journal"));
+    let mut daemon = start_daemon(&config, replay_port, &dir.path().join("journal"));
+    daemon.log_lines().wait_for(ADMIN_LISTENING);
     let https = format!("https://127.0.0.1:{port}");
     let ca = cert.to_str().unwrap();
-    assert!(
-        wait_until(30, || ctl(&https, Some(&eye), &["--ca-cert", ca, "status"])
-            .status
-            .success()),
-        "HTTPS with the CA"
-    );
+    let trusted = ctl(&https, Some(&eye), &["--ca-cert", ca, "status"]);
+    assert!(trusted.status.success(), "HTTPS with the CA: {trusted:?}");
     let status = ctl_json(&https, &eye, &["--ca-cert", ca, "status"]);
     assert_eq!(status["mode"], "paper");
     let untrusted = ctl(&https, Some(&eye), &["status"]);

@@ -5,6 +5,8 @@ use traider_testkit::daemon as common;
 
 use common::*;
 use serde_json::Value;
+use traider_core::input::FeedControl;
+use traider_testkit::watch::{DEADLINE, JournalWatch};
 
 fn kinds(records: &[Value], kind: &str) -> usize {
     records.iter().filter(|r| r["kind"] == kind).count()
@@ -33,11 +35,14 @@ fn paper_trades_against_the_replay_server() {
     let (_server, port) = start_replay_server(&capture, &["--pace", "recorded", "--speed", "4"]);
     let config = eager_taker_config(dir.path());
     let journal = dir.path().join("journal");
-    let daemon = start_daemon(&config, port, &journal);
-    let traded = wait_until(30, || kinds(&live_records(&journal), "fill") >= 2);
+    let mut daemon = start_daemon(&config, port, &journal);
+    let traded = JournalWatch::new(&journal).wait_count(&mut daemon, "fill", 2);
     let output = interrupt(daemon);
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(traded, "no fills within 30 s; daemon log:\n{stderr}");
+    assert!(
+        traded,
+        "no fills within {DEADLINE:?}; daemon log:\n{stderr}"
+    );
     assert!(
         output.status.success(),
         "Ctrl-C is a clean stop: {}\n{stderr}",
@@ -112,13 +117,16 @@ fn dropped_frame_resubscribes_and_rebuilds() {
         &[("requote_interval_ms = 1000", "requote_interval_ms = 100")],
     );
     let journal = dir.path().join("journal");
-    let daemon = start_daemon(&config, port, &journal);
-    let rebuilt = wait_until(40, || {
-        let records = live_records(&journal);
+    let mut daemon = start_daemon(&config, port, &journal);
+    let rebuilt = JournalWatch::new(&journal).wait_for(&mut daemon, |records| {
         records
             .iter()
-            .position(|r| r["kind"] == "feed_gap")
-            .is_some_and(|gap| kinds(&records[gap..], "book_synced") >= 2)
+            .position(|r| r.is("feed_gap"))
+            .is_some_and(|gap| {
+                let after = &records[gap..];
+                after.iter().any(|r| r.is_feed(FeedControl::Resubscribed))
+                    && after.iter().filter(|r| r.is("book_synced")).count() >= 2
+            })
     });
     let output = interrupt(daemon);
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -189,14 +197,14 @@ fn a_killed_daemon_restarts_from_its_journal() {
     let (_server, port) = start_replay_server(&capture, &["--pace", "recorded", "--speed", "4"]);
     let config = eager_taker_config(dir.path());
     let journal = dir.path().join("journal");
-    let daemon = start_daemon(&config, port, &journal);
-    let traded = wait_until(30, || kinds(&live_records(&journal), "fill") >= 2);
+    let mut daemon = start_daemon(&config, port, &journal);
+    let traded = JournalWatch::new(&journal).wait_count(&mut daemon, "fill", 2);
     let mut first = daemon.into_child();
     let _ = first.kill(); // SIGKILL: no drain, no flush
     let first = first.wait_with_output().unwrap();
     assert!(
         traded,
-        "no fills within 30 s; daemon log:\n{}",
+        "no fills within {DEADLINE:?}; daemon log:\n{}",
         String::from_utf8_lossy(&first.stderr)
     );
     let verify = traiderd()
@@ -209,10 +217,14 @@ fn a_killed_daemon_restarts_from_its_journal() {
         "after SIGKILL the journal verifies (or ends in a torn tail): {}",
         String::from_utf8_lossy(&verify.stdout)
     );
-    let fills_before = kinds(&live_records(&journal), "fill");
+    // What the killed run journaled (a torn tail, if any, is not a record yet).
+    let mut killed = JournalWatch::new(&journal);
+    killed.catch_up();
+    let fills_before = killed.count("fill");
 
-    let daemon = start_daemon(&config, port, &journal);
-    let traded_again = wait_until(30, || kinds(&live_records(&journal), "fill") > fills_before);
+    let mut daemon = start_daemon(&config, port, &journal);
+    let traded_again =
+        JournalWatch::new(&journal).wait_count(&mut daemon, "fill", fills_before + 1);
     let output = interrupt(daemon);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(traded_again, "no new fills after the restart:\n{stderr}");
