@@ -317,25 +317,14 @@ pub fn kill_over_http(
     while (latency.len() as usize) < kills && Instant::now() < deadline {
         // A kill samples only when an order is working (not already being cancelled): the
         // maker requotes on every tick, so quotes come and go.
-        if !observed
-            .status
-            .read()
-            .live_orders()
-            .any(|o| !o.cancel_pending)
-        {
+        if !order_working(&observed) {
             std::thread::sleep(Duration::from_micros(200));
             continue;
         }
         if let Some(sample_ns) = kill.once()? {
             latency.saturating_record(sample_ns);
         }
-        let resume = admin_input(
-            AdminCommand::Resume {
-                second_factor: true,
-            },
-            Role::Admin,
-        );
-        admin.publish(InputKind::Admin, 0, traiderd::clock::unix_now_ns(), &resume);
+        publish_resume(&mut admin);
         std::thread::sleep(Duration::from_millis(5));
     }
     stop.store(true, Ordering::Relaxed);
@@ -351,6 +340,26 @@ pub fn kill_over_http(
         latency.len()
     );
     Ok(latency)
+}
+
+/// Whether the status board shows an order working (not already being cancelled).
+fn order_working(observed: &traiderd::admin::daemon::Observed) -> bool {
+    observed
+        .status
+        .read()
+        .live_orders()
+        .any(|o| !o.cancel_pending)
+}
+
+/// An admin's resume (second factor given), stamped with the wall clock like the kill.
+fn publish_resume(admin: &mut InputProducer) {
+    let resume = admin_input(
+        AdminCommand::Resume {
+            second_factor: true,
+        },
+        Role::Admin,
+    );
+    admin.publish(InputKind::Admin, 0, traiderd::clock::unix_now_ns(), &resume);
 }
 
 /// `config` with an admin endpoint on a free loopback port that knows one operator token.
