@@ -40,6 +40,18 @@ fn run() -> anyhow::Result<()> {
         pin(hot_core);
     }
     harness_rows(&mut report);
+    risk_rows(&mut report)?;
+    kill_rows(&mut report, cores, &path)?;
+    print!("{}", report.table());
+    let out = target_dir().join("traider-bench-controls.json");
+    report.write_json(&out)?;
+    println!("written to {}", out.display());
+    Ok(())
+}
+
+/// Pre-trade risk: an order that passes, the same with the duplicate window full, and a
+/// refusal at the first check.
+fn risk_rows(report: &mut Report) -> anyhow::Result<()> {
     let samples = env_usize("TRAIDER_BENCH_RISK_SAMPLES", 1_000_000);
     let risk = risk_check(samples)?;
     report.rows.push(Row::new(
@@ -60,9 +72,18 @@ fn run() -> anyhow::Result<()> {
         &risk.refuse_first,
         1.0,
     ));
+    Ok(())
+}
 
+/// The kill switch in the hot path, then over HTTP with the daemon's threads (pinned and
+/// spinning when there are two `cores`).
+fn kill_rows(
+    report: &mut Report,
+    cores: Option<(core_affinity::CoreId, core_affinity::CoreId)>,
+    path: &std::path::Path,
+) -> anyhow::Result<()> {
     let mut config = tick_to_order_config()?;
-    let session = Session::load(&path, &config)?;
+    let session = Session::load(path, &config)?;
     let kills = env_usize("TRAIDER_BENCH_KILLS", 2_000);
     let dir = tempfile::tempdir()?;
     let (journal, _) = Journal::open(&dir.path().join("hot"), &config.journal)?;
@@ -99,9 +120,5 @@ fn run() -> anyhow::Result<()> {
         &http,
         1.0,
     ));
-    print!("{}", report.table());
-    let out = target_dir().join("traider-bench-controls.json");
-    report.write_json(&out)?;
-    println!("written to {}", out.display());
     Ok(())
 }

@@ -52,58 +52,104 @@ pub struct Attribution {
 pub fn attribute(
     session: &Session,
     config: &DaemonConfig,
-    mut journal: Journal,
+    journal: Journal,
     passes: usize,
 ) -> anyhow::Result<Attribution> {
-    let mut engine =
-        Engine::new(config.engine_settings(), true).context("invalid engine settings")?;
-    let mut decoder = hot::decoder(config);
     let limits = hot::limits(config);
-    let mut batch =
-        DecodedBatch::with_capacity(limits.levels_per_frame_max, limits.trades_per_frame_max);
-    let mut sink = CountSink::default();
+    let mut mirror = Mirror {
+        engine: Engine::new(config.engine_settings(), true).context("invalid engine settings")?,
+        decoder: hot::decoder(config),
+        batch: DecodedBatch::with_capacity(
+            limits.levels_per_frame_max,
+            limits.trades_per_frame_max,
+        ),
+        sink: CountSink::default(),
+        journal,
+        stamp: Stamp::default(),
+        failures: 0,
+    };
     let mut hists: Vec<Vec<Histogram<u64>>> = CLASSES
         .iter()
         .map(|_| PARTS.iter().map(|_| histogram()).collect())
         .collect();
-    let stamp = Stamp::default();
-    let mut failures = 0_u64;
     for step in schedule(session, passes) {
         let (data, conn_id) = match (step.kind, step.frame) {
             (_, Some(frame)) => (&session.frames[frame].data[..], CONN_ID),
             (InputKind::Products, None) => (&session.products[..], 0),
             _ => (&[][..], CONN_ID),
         };
+        let (stamps, commands) = mirror.process(step.kind, step.ts_ns, conn_id, data);
+        let Some(frame) = step.frame.filter(|_| !step.warm) else {
+            continue;
+        };
+        let class = match (session.frames[frame].class, commands) {
+            (FrameClass::L2Update, 0) => 1,
+            (FrameClass::L2Update, _) => 0,
+            _ => 2,
+        };
+        mirror.record(&mut hists[class], stamps);
+    }
+    let failures = mirror.failures;
+    anyhow::ensure!(
+        failures == 0,
+        "the attribution journal refused {failures} appends"
+    );
+    Ok(Attribution { hists })
+}
+
+/// The hot path's stages, called one by one with a stamp between every call.
+struct Mirror<D> {
+    engine: Engine,
+    decoder: D,
+    batch: DecodedBatch,
+    sink: CountSink,
+    journal: Journal,
+    stamp: Stamp,
+    /// Journal appends refused.
+    failures: u64,
+}
+
+impl<D: FrameDecoder> Mirror<D> {
+    /// One input, through the stages in `HotPath::process`'s order. Returns the stamps
+    /// around the parts ([`PARTS`] but the last) and the number of commands released.
+    fn process(
+        &mut self,
+        kind: InputKind,
+        ts_ns: u64,
+        conn_id: u32,
+        data: &[u8],
+    ) -> ([u64; 10], usize) {
+        let (engine, stamp) = (&mut self.engine, &self.stamp);
         let t0 = stamp.raw();
         // Recorded sessions carry no timers, venue reports or admin commands.
         let appended = append_input(
-            &mut journal,
+            &mut self.journal,
             &InputRecord {
-                kind: step.kind,
+                kind,
                 conn_id,
                 data,
             },
-            step.ts_ns,
+            ts_ns,
         );
-        failures += u64::from(appended.is_err());
+        self.failures += u64::from(appended.is_err());
         let t1 = stamp.raw();
-        engine.begin_input(step.ts_ns);
+        engine.begin_input(ts_ns);
         let t2 = stamp.raw();
-        let decoded = match step.kind {
+        let decoded = match kind {
             InputKind::MdFrame | InputKind::Products => {
-                let kind = if step.kind == InputKind::Products {
+                let frame_kind = if kind == InputKind::Products {
                     FrameKind::Products
                 } else {
                     FrameKind::MarketData
                 };
-                batch.clear();
-                Some(decoder.decode(kind, data, &mut batch))
+                self.batch.clear();
+                Some(self.decoder.decode(frame_kind, data, &mut self.batch))
             }
             _ => None,
         };
         let t3 = stamp.raw();
-        match (step.kind, decoded) {
-            (_, Some(Ok(()))) => engine.apply_batch(conn_id, &batch),
+        match (kind, decoded) {
+            (_, Some(Ok(()))) => engine.apply_batch(conn_id, &self.batch),
             (_, Some(Err(error))) => engine.on_decode_error(error),
             (InputKind::Feed(control), None) => engine.on_feed(conn_id, control),
             _ => {}
@@ -115,12 +161,12 @@ pub fn attribute(
         let t6 = stamp.raw();
         engine.emit_orders();
         let t7 = stamp.raw();
-        failures += append_decisions(&mut journal, engine.decisions(), engine.now_ns()).1;
+        self.failures += append_decisions(&mut self.journal, engine.decisions(), engine.now_ns()).1;
         let t8 = stamp.raw();
         let commands = engine.commands().len();
         for &command in engine.commands() {
             let ts_emit_raw = stamp.raw();
-            sink.publish(Output::Command {
+            self.sink.publish(Output::Command {
                 command,
                 journal_seq: 0,
                 ts_input_raw: t0,
@@ -129,33 +175,25 @@ pub fn attribute(
         }
         engine.clear_outputs();
         let t9 = stamp.raw();
-        let Some(frame) = step.frame.filter(|_| !step.warm) else {
-            continue;
-        };
-        let class = match (session.frames[frame].class, commands) {
-            (FrameClass::L2Update, 0) => 1,
-            (FrameClass::L2Update, _) => 0,
-            _ => 2,
-        };
+        ([t0, t1, t2, t3, t4, t5, t6, t7, t8, t9], commands)
+    }
+
+    /// Records each part's span, then the whole input's, into `hists` (one per [`PARTS`]).
+    fn record(&self, hists: &mut [Histogram<u64>], t: [u64; 10]) {
         let spans = [
-            (t0, t1),
-            (t1, t2),
-            (t2, t3),
-            (t3, t4),
-            (t4, t5),
-            (t5, t6),
-            (t6, t7),
-            (t7, t8),
-            (t8, t9),
-            (t0, t9),
+            (t[0], t[1]),
+            (t[1], t[2]),
+            (t[2], t[3]),
+            (t[3], t[4]),
+            (t[4], t[5]),
+            (t[5], t[6]),
+            (t[6], t[7]),
+            (t[7], t[8]),
+            (t[8], t[9]),
+            (t[0], t[9]),
         ];
-        for (hist, (start, end)) in hists[class].iter_mut().zip(spans) {
-            hist.saturating_record(stamp.delta_ns(start, end).max(1));
+        for (hist, (start, end)) in hists.iter_mut().zip(spans) {
+            hist.saturating_record(self.stamp.delta_ns(start, end).max(1));
         }
     }
-    anyhow::ensure!(
-        failures == 0,
-        "the attribution journal refused {failures} appends"
-    );
-    Ok(Attribution { hists })
 }

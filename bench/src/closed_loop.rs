@@ -25,7 +25,9 @@ use traider_core::command::OrderAction;
 use traider_core::engine::Counters;
 use traider_core::input::{FeedControl, InputKind};
 use traider_core::pipeline::latency::Stamp;
-use traider_core::pipeline::ring::{Output, input_ring, output_ring};
+use traider_core::pipeline::ring::{
+    InputPoller, InputProducer, Output, OutputPoller, input_ring, output_ring,
+};
 use traiderd::config::DaemonConfig;
 use traiderd::hot;
 use traiderd::hot::Journal;
@@ -188,124 +190,20 @@ pub fn tick_to_order(
 ) -> anyhow::Result<TickToOrder> {
     let (producer_core, hot_core) = thread_cores().context("tick-to-order needs two cores")?;
     let steps = schedule(session, passes);
-    let (mut poller, mut producer) =
-        input_ring(config.hot_path.ring_slots, config.hot_path.slot_bytes);
-    let (output, mut output_poller) = output_ring(config.hot_path.output_ring_slots);
-    let mut hot = hot::build(config, journal, output)?;
+    let (poller, producer) = input_ring(config.hot_path.ring_slots, config.hot_path.slot_bytes);
+    let (output, output_poller) = output_ring(config.hot_path.output_ring_slots);
+    let hot = hot::build(config, journal, output)?;
     let processed = Padded(AtomicU64::new(0));
     std::thread::scope(|scope| {
         let (processed, steps) = (&processed, &steps);
         let hot_thread = scope.spawn(move || {
             pin(hot_core);
-            let mut excluded = StageHistograms::empty();
-            let mut before: Option<StageHistograms> = None;
-            let mut index = 0;
-            loop {
-                match poller.poll() {
-                    Ok(mut events) => {
-                        for slot in &mut events {
-                            let warm = steps[index].warm;
-                            if warm && before.is_none() {
-                                before = Some(StageHistograms::of(hot.latency()));
-                            }
-                            hot.process(slot);
-                            let warm_ends = !steps.get(index + 1).is_some_and(|s| s.warm);
-                            if let Some(start) = before.take_if(|_| warm && warm_ends) {
-                                excluded
-                                    .add_difference(&StageHistograms::of(hot.latency()), &start);
-                            }
-                            index += 1;
-                            processed.0.store(index as u64, Ordering::Release);
-                        }
-                    }
-                    Err(Polling::NoEvents) => spin_loop(),
-                    Err(Polling::Shutdown) => return (hot, excluded),
-                }
-            }
+            run_hot(hot, poller, steps, processed)
         });
         let sender = scope
             .spawn(move || {
                 pin(producer_core);
-                let stamp = Stamp::default();
-                let mut stats = SenderStats {
-                    t2o_updates: histogram(),
-                    t2o_other: histogram(),
-                    t2s_updates: histogram(),
-                    update_frames: 0,
-                    update_frames_with_commands: 0,
-                    other_frames: 0,
-                    other_frames_with_commands: 0,
-                    new_orders: 0,
-                    cancels: 0,
-                };
-                for (index, step) in steps.iter().enumerate() {
-                    let data = match (step.kind, step.frame) {
-                        (_, Some(frame)) => &session.frames[frame].data[..],
-                        (InputKind::Products, None) => &session.products[..],
-                        _ => &[][..],
-                    };
-                    let conn_id = if step.kind == InputKind::Products {
-                        0
-                    } else {
-                        CONN_ID
-                    };
-                    producer.publish(step.kind, conn_id, step.ts_ns, data);
-                    while processed.0.load(Ordering::Acquire) <= index as u64 {
-                        spin_loop();
-                    }
-                    // (input publish stamp, first command's emit stamp, sender's stamp)
-                    let mut first: Option<(u64, u64, u64)> = None;
-                    while let Ok(mut events) = output_poller.poll() {
-                        let seen = stamp.raw();
-                        for slot in &mut events {
-                            if let Output::Command {
-                                command,
-                                ts_input_raw,
-                                ts_emit_raw,
-                                ..
-                            } = slot.output
-                            {
-                                first.get_or_insert((ts_input_raw, ts_emit_raw, seen));
-                                if step.warm {
-                                    continue;
-                                }
-                                match command.action() {
-                                    OrderAction::New => stats.new_orders += 1,
-                                    OrderAction::Cancel => stats.cancels += 1,
-                                    // Edits exist only with a live venue.
-                                    OrderAction::Edit => {}
-                                }
-                            }
-                        }
-                    }
-                    let Some(frame) = step.frame.filter(|_| !step.warm) else {
-                        continue;
-                    };
-                    let is_update = session.frames[frame].class == FrameClass::L2Update;
-                    if is_update {
-                        stats.update_frames += 1;
-                    } else {
-                        stats.other_frames += 1;
-                    }
-                    if let Some((input, emit, seen)) = first {
-                        if is_update {
-                            stats.update_frames_with_commands += 1;
-                            stats
-                                .t2o_updates
-                                .saturating_record(stamp.delta_ns(input, emit).max(1));
-                            stats
-                                .t2s_updates
-                                .saturating_record(stamp.delta_ns(input, seen).max(1));
-                        } else {
-                            stats.other_frames_with_commands += 1;
-                            stats
-                                .t2o_other
-                                .saturating_record(stamp.delta_ns(input, emit).max(1));
-                        }
-                    }
-                }
-                drop(producer);
-                stats
+                run_sender(session, steps, producer, output_poller, processed)
             })
             .join()
             .map_err(|_| anyhow::anyhow!("the producer thread panicked"))?;
@@ -324,4 +222,149 @@ pub fn tick_to_order(
             inputs: steps.len(),
         })
     })
+}
+
+/// The hot thread: processes every input and acknowledges it in `processed`, until the
+/// producer goes. Returns the hot path and what its warm-up inputs added to its stage
+/// histograms.
+fn run_hot(
+    mut hot: hot::Hot,
+    mut poller: InputPoller,
+    steps: &[Step],
+    processed: &Padded,
+) -> (hot::Hot, StageHistograms) {
+    let mut excluded = StageHistograms::empty();
+    let mut before: Option<StageHistograms> = None;
+    let mut index = 0;
+    loop {
+        match poller.poll() {
+            Ok(mut events) => {
+                for slot in &mut events {
+                    let warm = steps[index].warm;
+                    if warm && before.is_none() {
+                        before = Some(StageHistograms::of(hot.latency()));
+                    }
+                    hot.process(slot);
+                    let warm_ends = !steps.get(index + 1).is_some_and(|s| s.warm);
+                    if let Some(start) = before.take_if(|_| warm && warm_ends) {
+                        excluded.add_difference(&StageHistograms::of(hot.latency()), &start);
+                    }
+                    index += 1;
+                    processed.0.store(index as u64, Ordering::Release);
+                }
+            }
+            Err(Polling::NoEvents) => spin_loop(),
+            Err(Polling::Shutdown) => return (hot, excluded),
+        }
+    }
+}
+
+/// The producer, which also plays the order sender: publishes each input once the one
+/// before is processed, then drains the commands it caused.
+fn run_sender(
+    session: &Session,
+    steps: &[Step],
+    mut producer: InputProducer,
+    mut output_poller: OutputPoller,
+    processed: &Padded,
+) -> SenderStats {
+    let stamp = Stamp::default();
+    let mut stats = SenderStats::empty();
+    for (index, step) in steps.iter().enumerate() {
+        let data = match (step.kind, step.frame) {
+            (_, Some(frame)) => &session.frames[frame].data[..],
+            (InputKind::Products, None) => &session.products[..],
+            _ => &[][..],
+        };
+        let conn_id = if step.kind == InputKind::Products {
+            0
+        } else {
+            CONN_ID
+        };
+        producer.publish(step.kind, conn_id, step.ts_ns, data);
+        while processed.0.load(Ordering::Acquire) <= index as u64 {
+            spin_loop();
+        }
+        let first = stats.drain_commands(&mut output_poller, &stamp, step.warm);
+        let Some(frame) = step.frame.filter(|_| !step.warm) else {
+            continue;
+        };
+        let is_update = session.frames[frame].class == FrameClass::L2Update;
+        stats.count_frame(is_update, first, &stamp);
+    }
+    drop(producer);
+    stats
+}
+
+impl SenderStats {
+    fn empty() -> Self {
+        Self {
+            t2o_updates: histogram(),
+            t2o_other: histogram(),
+            t2s_updates: histogram(),
+            update_frames: 0,
+            update_frames_with_commands: 0,
+            other_frames: 0,
+            other_frames_with_commands: 0,
+            new_orders: 0,
+            cancels: 0,
+        }
+    }
+
+    /// Drains the output ring; counts the commands of a measured input. Returns the first
+    /// command's (input publish stamp, emit stamp, sender's stamp).
+    fn drain_commands(
+        &mut self,
+        output_poller: &mut OutputPoller,
+        stamp: &Stamp,
+        warm: bool,
+    ) -> Option<(u64, u64, u64)> {
+        let mut first: Option<(u64, u64, u64)> = None;
+        while let Ok(mut events) = output_poller.poll() {
+            let seen = stamp.raw();
+            for slot in &mut events {
+                if let Output::Command {
+                    command,
+                    ts_input_raw,
+                    ts_emit_raw,
+                    ..
+                } = slot.output
+                {
+                    first.get_or_insert((ts_input_raw, ts_emit_raw, seen));
+                    if warm {
+                        continue;
+                    }
+                    match command.action() {
+                        OrderAction::New => self.new_orders += 1,
+                        OrderAction::Cancel => self.cancels += 1,
+                        // Edits exist only with a live venue.
+                        OrderAction::Edit => {}
+                    }
+                }
+            }
+        }
+        first
+    }
+
+    /// Counts a measured frame, and its tick-to-order times when it emitted a command.
+    fn count_frame(&mut self, is_update: bool, first: Option<(u64, u64, u64)>, stamp: &Stamp) {
+        if is_update {
+            self.update_frames += 1;
+        } else {
+            self.other_frames += 1;
+        }
+        if let Some((input, emit, seen)) = first {
+            if is_update {
+                self.update_frames_with_commands += 1;
+                self.t2o_updates
+                    .saturating_record(stamp.delta_ns(input, emit).max(1));
+                self.t2s_updates
+                    .saturating_record(stamp.delta_ns(input, seen).max(1));
+            } else {
+                self.other_frames_with_commands += 1;
+                self.t2o_other
+                    .saturating_record(stamp.delta_ns(input, emit).max(1));
+            }
+        }
+    }
 }

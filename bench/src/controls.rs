@@ -34,7 +34,7 @@ use traider_core::num::Money;
 use traider_core::order::{OrderRequest, TimeInForce};
 use traider_core::pipeline::HotPath;
 use traider_core::pipeline::latency::Stamp;
-use traider_core::pipeline::ring::Output;
+use traider_core::pipeline::ring::{InputProducer, Output};
 use traider_core::risk::{GlobalLimits, InstrumentLimits, Purpose, RiskContext, RiskEngine};
 use traiderd::config::DaemonConfig;
 use traiderd::config::admin::AdminConfig;
@@ -68,17 +68,23 @@ fn btc() -> anyhow::Result<InstrumentSpec> {
     .map_err(|e| anyhow::anyhow!("{e:?}"))
 }
 
-/// `samples` calls each way.
-pub fn risk_check(samples: usize) -> anyhow::Result<RiskCosts> {
-    let spec = btc()?;
-    let money = |text: &str| Money::parse(text).map_err(|e| anyhow::anyhow!("{e:?}"));
-    let limits = InstrumentLimits {
+fn money(text: &str) -> anyhow::Result<Money> {
+    Money::parse(text).map_err(|e| anyhow::anyhow!("{e:?}"))
+}
+
+/// Per-instrument limits no bench order comes near.
+fn instrument_limits() -> anyhow::Result<InstrumentLimits> {
+    Ok(InstrumentLimits {
         order_size_lots_max: 100_000,
         order_notional_max: money("250")?,
         position_lots_max: 1_000_000,
         orders_open_max: 500,
-    };
-    let global = GlobalLimits {
+    })
+}
+
+/// Global limits every bench order passes.
+fn global_limits() -> anyhow::Result<GlobalLimits> {
+    Ok(GlobalLimits {
         price_collar_bps: 50,
         thin_book_spread_bps: 100,
         orders_open_max: 64,
@@ -95,7 +101,11 @@ pub fn risk_check(samples: usize) -> anyhow::Result<RiskCosts> {
         daily_loss_halts: true,
         drawdown_halts: false,
         flatten_slippage_bps: 10,
-    };
+    })
+}
+
+/// A one-level book, bid and ask a tick apart.
+fn touch_book() -> anyhow::Result<OrderBook> {
     let mut book = OrderBook::with_capacity(1_024);
     let levels = [
         LevelChange {
@@ -111,6 +121,32 @@ pub fn risk_check(samples: usize) -> anyhow::Result<RiskCosts> {
     ];
     book.apply_snapshot(&levels, 1)
         .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    Ok(book)
+}
+
+/// The bench's `i`-th order: sides alternate, prices distinct within the collar.
+fn bench_request(i: usize) -> OrderRequest {
+    OrderRequest {
+        instrument: InstrumentId(0),
+        side: if i.is_multiple_of(2) {
+            Side::Buy
+        } else {
+            Side::Sell
+        },
+        // Distinct prices (within the collar): never a duplicate.
+        price_ticks: 6_508_366 + (i % 2_000) as i64 - 1_000,
+        size_lots: 10_000,
+        time_in_force: TimeInForce::GoodTillCancel,
+        post_only: true,
+    }
+}
+
+/// `samples` calls each way.
+pub fn risk_check(samples: usize) -> anyhow::Result<RiskCosts> {
+    let spec = btc()?;
+    let limits = instrument_limits()?;
+    let global = global_limits()?;
+    let book = touch_book()?;
     let stamp = Stamp::default();
     let mut costs = RiskCosts {
         approve: histogram(),
@@ -126,15 +162,7 @@ pub fn risk_check(samples: usize) -> anyhow::Result<RiskCosts> {
         let mut risk = RiskEngine::new(global);
         for i in 0..samples {
             let now_ns = 1_000_000_000 + i as u64 * spacing_ns;
-            let request = OrderRequest {
-                instrument: InstrumentId(0),
-                side: if i % 2 == 0 { Side::Buy } else { Side::Sell },
-                // Distinct prices (within the collar): never a duplicate.
-                price_ticks: 6_508_366 + (i % 2_000) as i64 - 1_000,
-                size_lots: 10_000,
-                time_in_force: TimeInForce::GoodTillCancel,
-                post_only: true,
-            };
+            let request = bench_request(i);
             let ctx = RiskContext {
                 now_ns,
                 state,
@@ -253,6 +281,89 @@ pub fn kill_over_http(
     kills: usize,
 ) -> anyhow::Result<Histogram<u64>> {
     let token = bench_token();
+    let config = with_operator_token(config, &token)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()?;
+    let first_cancel = Arc::new(AtomicU64::new(0));
+    let consumer = first_cancel_stamper(Arc::clone(&first_cancel));
+    let mut observed = traiderd::admin::daemon::Observed::new(
+        &traider_core::engine::StatusSnapshot::empty(config.engine_settings().global_limits()),
+    );
+    let running = hot::Running::start(
+        &config,
+        journal,
+        journal_dir,
+        observed.observers(),
+        Some(consumer),
+    )?;
+    let server = observed
+        .serve(&runtime, &config, "paper", running.producer(), None)?
+        .context("the admin endpoint did not start")?;
+    let kill = HttpKill {
+        runtime: &runtime,
+        client: reqwest::Client::new(),
+        url: format!("http://{}/api/v1/kill", server.addr),
+        token: &token,
+        first_cancel: &first_cancel,
+        stamp: Stamp::default(),
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    let feeder = spawn_feeder(session, running.producer(), Arc::clone(&stop));
+    let mut latency = histogram();
+    let mut admin = running.producer();
+    let deadline = Instant::now() + Duration::from_secs(300);
+    while (latency.len() as usize) < kills && Instant::now() < deadline {
+        // A kill samples only when an order is working (not already being cancelled): the
+        // maker requotes on every tick, so quotes come and go.
+        if !order_working(&observed) {
+            std::thread::sleep(Duration::from_micros(200));
+            continue;
+        }
+        if let Some(sample_ns) = kill.once()? {
+            latency.saturating_record(sample_ns);
+        }
+        publish_resume(&mut admin);
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    stop.store(true, Ordering::Relaxed);
+    let _ = feeder.join();
+    server.stop(&runtime);
+    drop(admin);
+    running
+        .stop(0)
+        .map_err(|e| anyhow::anyhow!("stopping the hot path: {e}"))?;
+    anyhow::ensure!(
+        latency.len() as usize >= kills,
+        "only {} kills cancelled something",
+        latency.len()
+    );
+    Ok(latency)
+}
+
+/// Whether the status board shows an order working (not already being cancelled).
+fn order_working(observed: &traiderd::admin::daemon::Observed) -> bool {
+    observed
+        .status
+        .read()
+        .live_orders()
+        .any(|o| !o.cancel_pending)
+}
+
+/// An admin's resume (second factor given), stamped with the wall clock like the kill.
+fn publish_resume(admin: &mut InputProducer) {
+    let resume = admin_input(
+        AdminCommand::Resume {
+            second_factor: true,
+        },
+        Role::Admin,
+    );
+    admin.publish(InputKind::Admin, 0, traiderd::clock::unix_now_ns(), &resume);
+}
+
+/// `config` with an admin endpoint on a free loopback port that knows one operator token.
+fn with_operator_token(config: &DaemonConfig, token: &str) -> anyhow::Result<DaemonConfig> {
     let mut config = config.clone();
     config.admin = Some(AdminConfig {
         listen: "127.0.0.1:0".parse()?,
@@ -261,7 +372,7 @@ pub fn kill_over_http(
         tokens: vec![TokenConfig {
             name: "ops".into(),
             role: TokenRole::Operator,
-            sha256: token_sha256_hex(&token),
+            sha256: token_sha256_hex(token),
             totp_secret: None,
         }],
         totp_failures_max: 5,
@@ -269,13 +380,13 @@ pub fn kill_over_http(
         metrics_public: true,
         command_wait_ms: 0,
     });
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()?;
-    let first_cancel = Arc::new(AtomicU64::new(0));
-    let seen = Arc::clone(&first_cancel);
-    let consumer: hot::OutputConsumer = Box::new(move |mut poller, _durable| {
+    Ok(config)
+}
+
+/// The order sink: stores the emit stamp of the first cancel it reads into `seen` (while
+/// `seen` is 0).
+fn first_cancel_stamper(seen: Arc<AtomicU64>) -> hot::OutputConsumer {
+    Box::new(move |mut poller, _durable| {
         std::thread::Builder::new()
             .name("bench-orders".into())
             .spawn(move || {
@@ -306,64 +417,55 @@ pub fn kill_over_http(
                     }
                 }
             })
-    });
-    let mut observed = traiderd::admin::daemon::Observed::new(
-        &traider_core::engine::StatusSnapshot::empty(config.engine_settings().global_limits()),
-    );
-    let running = hot::Running::start(
-        &config,
-        journal,
-        journal_dir,
-        observed.observers(),
-        Some(consumer),
-    )?;
-    let server = observed
-        .serve(&runtime, &config, "paper", running.producer(), None)?
-        .context("the admin endpoint did not start")?;
-    let url = format!("http://{}/api/v1/kill", server.addr);
-    let stop = Arc::new(AtomicBool::new(false));
-    let feeder = {
-        let mut producer = running.producer();
-        let stop = Arc::clone(&stop);
-        let steps = schedule(session, 1_000);
-        let session = session.clone();
-        std::thread::spawn(move || {
-            for step in steps.iter() {
-                if stop.load(Ordering::Relaxed) {
-                    break;
-                }
-                let data: &[u8] = match (step.kind, step.frame) {
-                    (InputKind::Products, _) => &session.products,
-                    (_, Some(index)) => &session.frames[index].data,
-                    _ => &[],
-                };
-                // Stamped on receipt like every input of the daemon (the endpoint's commands
-                // carry the wall clock too, and event time never runs backwards).
-                producer.publish(step.kind, CONN_ID, traiderd::clock::unix_now_ns(), data);
-                std::thread::sleep(Duration::from_micros(200));
+    })
+}
+
+/// Plays the session (1 000 passes) into the input ring, an input every 200 µs, until
+/// `stop`.
+fn spawn_feeder(
+    session: &Session,
+    mut producer: InputProducer,
+    stop: Arc<AtomicBool>,
+) -> std::thread::JoinHandle<()> {
+    let steps = schedule(session, 1_000);
+    let session = session.clone();
+    std::thread::spawn(move || {
+        for step in steps.iter() {
+            if stop.load(Ordering::Relaxed) {
+                break;
             }
-        })
-    };
-    let client = reqwest::Client::new();
-    let stamp = Stamp::default();
-    let mut latency = histogram();
-    let mut admin = running.producer();
-    let deadline = Instant::now() + Duration::from_secs(300);
-    while (latency.len() as usize) < kills && Instant::now() < deadline {
-        // A kill samples only when an order is working (not already being cancelled): the
-        // maker requotes on every tick, so quotes come and go.
-        if !observed
-            .status
-            .read()
-            .live_orders()
-            .any(|o| !o.cancel_pending)
-        {
+            let data: &[u8] = match (step.kind, step.frame) {
+                (InputKind::Products, _) => &session.products,
+                (_, Some(index)) => &session.frames[index].data,
+                _ => &[],
+            };
+            // Stamped on receipt like every input of the daemon (the endpoint's commands
+            // carry the wall clock too, and event time never runs backwards).
+            producer.publish(step.kind, CONN_ID, traiderd::clock::unix_now_ns(), data);
             std::thread::sleep(Duration::from_micros(200));
-            continue;
         }
-        first_cancel.store(0, Ordering::Release);
-        let start = stamp.raw();
-        let answer = runtime.block_on(client.post(&url).bearer_auth(&token).send())?;
+    })
+}
+
+/// One sample's way: `POST /api/v1/kill`, then the first cancel's emit stamp.
+struct HttpKill<'a> {
+    runtime: &'a tokio::runtime::Runtime,
+    client: reqwest::Client,
+    url: String,
+    token: &'a str,
+    first_cancel: &'a AtomicU64,
+    stamp: Stamp,
+}
+
+impl HttpKill<'_> {
+    /// Kills over HTTP; the sample (ns) runs from just before the request to the first
+    /// cancel leaving the hot path, `None` when no cancel left within 100 ms.
+    fn once(&self) -> anyhow::Result<Option<u64>> {
+        self.first_cancel.store(0, Ordering::Release);
+        let start = self.stamp.raw();
+        let answer = self
+            .runtime
+            .block_on(self.client.post(&self.url).bearer_auth(self.token).send())?;
         anyhow::ensure!(
             answer.status().is_success(),
             "kill answered {}",
@@ -373,35 +475,12 @@ pub fn kill_over_http(
         // here must not take the core the order and I/O threads need, so it sleeps.
         let wait = Instant::now();
         let emitted = loop {
-            let emitted = first_cancel.load(Ordering::Acquire);
+            let emitted = self.first_cancel.load(Ordering::Acquire);
             if emitted != 0 || wait.elapsed() > Duration::from_millis(100) {
                 break emitted;
             }
             std::thread::sleep(Duration::from_micros(50));
         };
-        if emitted != 0 {
-            latency.saturating_record(stamp.delta_ns(start, emitted).max(1));
-        }
-        let resume = admin_input(
-            AdminCommand::Resume {
-                second_factor: true,
-            },
-            Role::Admin,
-        );
-        admin.publish(InputKind::Admin, 0, traiderd::clock::unix_now_ns(), &resume);
-        std::thread::sleep(Duration::from_millis(5));
+        Ok((emitted != 0).then(|| self.stamp.delta_ns(start, emitted).max(1)))
     }
-    stop.store(true, Ordering::Relaxed);
-    let _ = feeder.join();
-    server.stop(&runtime);
-    drop(admin);
-    running
-        .stop(0)
-        .map_err(|e| anyhow::anyhow!("stopping the hot path: {e}"))?;
-    anyhow::ensure!(
-        latency.len() as usize >= kills,
-        "only {} kills cancelled something",
-        latency.len()
-    );
-    Ok(latency)
 }

@@ -437,4 +437,5 @@ impl Wire for Actor {
 }
 
 #[cfg(test)]
+#[allow(clippy::too_many_lines)] // tests: a scenario reads top to bottom
 mod tests;

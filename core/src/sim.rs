@@ -329,6 +329,7 @@ impl SimVenue {
 }
 
 #[cfg(test)]
+#[allow(clippy::too_many_lines)] // tests: a scenario reads top to bottom
 mod tests {
     use super::*;
     use crate::event::LevelChange;

@@ -2,6 +2,7 @@
 //! strategy switch, limits) with their roles and second factor, the trading states they
 //! and the loss limits move, and the execution throttle.
 #![allow(clippy::unwrap_used)] // test setup: a failed unwrap is a failed test
+#![allow(clippy::too_many_lines)] // tests: a scenario reads top to bottom
 
 mod support;
 

@@ -1,6 +1,7 @@
 //! A scripted, event-by-event run of the engine that asserts on every output: decisions,
 //! order commands, positions and P&L (in the manner of barter's `test_engine_process_*`).
 #![allow(clippy::unwrap_used)] // test setup: a failed unwrap is a failed test
+#![allow(clippy::too_many_lines)] // tests: a scenario reads top to bottom
 
 mod support;
 

@@ -1,4 +1,5 @@
 //! The Coinbase decoder against the real recorded Advanced Trade session.
+#![allow(clippy::too_many_lines)] // tests: a scenario reads top to bottom
 
 use traider_core::book::OrderBook;
 use traider_core::event::{DecodedBatch, FrameDecoder, FrameKind, MarketEvent};

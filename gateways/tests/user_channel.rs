@@ -1,6 +1,7 @@
 //! The user-channel client against a real local WebSocket server (tokio-tungstenite) that
 //! speaks the documented Coinbase frames and checks each subscribe's JWT with `verify_jwt`:
 //! snapshot assembly, gaps, heartbeat silence, auth failures and malformed frames.
+#![allow(clippy::too_many_lines)] // tests: a scenario reads top to bottom
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -5,15 +5,16 @@
 //! the segments that existed when it was opened). It never panics on any file contents.
 
 use std::cell::Cell;
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
 use crate::dir;
-use crate::error::{CorruptReason, JournalError};
+use crate::error::{CorruptReason, JournalError, RecordFault};
 use crate::format::{FILE_HEADER_SIZE, FIRST_SEQ};
 use crate::header::FileHeader;
 use crate::scan::{Link, check_link, scan_segment, seq_after};
 use crate::segment::SegmentMap;
-use crate::verify::{Step, TornTail, classify_stop, read_record};
+use crate::verify::{RecordView, Step, TornTail, classify_stop, read_record};
 
 /// One segment file, as its header describes it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -176,83 +177,102 @@ impl<'a> Records<'a> {
         loop {
             let info = self.reader.segments.get(self.position)?;
             let file = self.reader.maps[self.position].bytes();
-            if self.offset == 0 {
-                if let Err(e) = check_link(&info.header(), self.link) {
-                    return Some(Err(e));
-                }
-                self.offset = FILE_HEADER_SIZE;
-                self.link = Some(Link {
-                    seq_next: info.first_seq,
-                    chain: info.chain_start,
-                });
+            if self.offset == 0
+                && let Err(e) = self.enter_segment(info)
+            {
+                return Some(Err(e));
             }
             let link = self.link?;
             match read_record(file, self.offset, link.chain) {
-                Step::Record(view) => {
-                    if view.seq != link.seq_next {
-                        let reason = CorruptReason::SequenceGap {
-                            expected: link.seq_next,
-                            found: view.seq,
-                        };
-                        let err = JournalError::corrupt_record(
-                            info.index,
-                            self.offset,
-                            link.seq_next,
-                            reason,
-                        );
-                        return Some(Err(err));
-                    }
-                    let seq_next = match seq_after(view.seq, info.index, self.offset) {
-                        Ok(seq_next) => seq_next,
-                        Err(err) => return Some(Err(err)),
-                    };
-                    let record = Record {
-                        seq: view.seq,
-                        ts_ns: view.ts_ns,
-                        kind: view.kind,
-                        flags: view.flags,
-                        payload: view.payload,
-                        checksum: view.checksum,
-                        segment: info.index,
-                        offset: self.offset as u64,
-                    };
-                    self.offset = view.end;
-                    self.link = Some(Link {
-                        seq_next,
-                        chain: view.checksum,
-                    });
-                    return Some(Ok(record));
-                }
+                Step::Record(view) => return Some(self.take_record(info.index, link, view)),
                 Step::Stop(fault) => {
-                    let is_last = self.position + 1 == self.reader.segments.len();
-                    let (seq_last, chain) = (link.seq_next - 1, link.chain);
-                    let stop = classify_stop(
-                        file,
-                        info.index,
-                        self.offset,
-                        fault,
-                        seq_last,
-                        chain,
-                        is_last,
-                    );
-                    match stop {
-                        Ok(None) => {
-                            self.position += 1;
-                            self.offset = 0;
-                        }
-                        Ok(Some(torn)) => {
-                            self.reader.torn_tail.set(Some(torn));
-                            return None;
-                        }
-                        // A live writer may have committed the record while we looked past
-                        // it: if it verifies now, read on instead of calling it corrupt.
-                        Err(_)
-                            if matches!(read_record(file, self.offset, chain), Step::Record(_)) => {
-                        }
-                        Err(e) => return Some(Err(e)),
+                    if let ControlFlow::Break(end) = self.after_stop(file, info.index, link, fault)
+                    {
+                        return end;
                     }
                 }
             }
         }
+    }
+
+    /// Checks the header of the segment `info` against where the segment before left the
+    /// sequence and the chain, and starts reading its records.
+    fn enter_segment(&mut self, info: &SegmentInfo) -> Result<(), JournalError> {
+        check_link(&info.header(), self.link)?;
+        self.offset = FILE_HEADER_SIZE;
+        self.link = Some(Link {
+            seq_next: info.first_seq,
+            chain: info.chain_start,
+        });
+        Ok(())
+    }
+
+    /// The record `view`, verified at `self.offset` of segment `index`, when it continues
+    /// the sequence `link` expects; reading moves past it.
+    fn take_record(
+        &mut self,
+        index: u32,
+        link: Link,
+        view: RecordView<'a>,
+    ) -> Result<Record<'a>, JournalError> {
+        if view.seq != link.seq_next {
+            let reason = CorruptReason::SequenceGap {
+                expected: link.seq_next,
+                found: view.seq,
+            };
+            return Err(JournalError::corrupt_record(
+                index,
+                self.offset,
+                link.seq_next,
+                reason,
+            ));
+        }
+        let seq_next = seq_after(view.seq, index, self.offset)?;
+        let record = Record {
+            seq: view.seq,
+            ts_ns: view.ts_ns,
+            kind: view.kind,
+            flags: view.flags,
+            payload: view.payload,
+            checksum: view.checksum,
+            segment: index,
+            offset: self.offset as u64,
+        };
+        self.offset = view.end;
+        self.link = Some(Link {
+            seq_next,
+            chain: view.checksum,
+        });
+        Ok(record)
+    }
+
+    /// What a stop at `self.offset` of segment `index` means: a clean end (read on in the
+    /// next segment), a torn tail (the journal ends here), a record a live writer committed
+    /// meanwhile (read on), or corruption. `Break` carries what the iterator returns.
+    fn after_stop(
+        &mut self,
+        file: &'a [u8],
+        index: u32,
+        link: Link,
+        fault: RecordFault,
+    ) -> ControlFlow<Option<Result<Record<'a>, JournalError>>> {
+        let is_last = self.position + 1 == self.reader.segments.len();
+        let (seq_last, chain) = (link.seq_next - 1, link.chain);
+        let stop = classify_stop(file, index, self.offset, fault, seq_last, chain, is_last);
+        match stop {
+            Ok(None) => {
+                self.position += 1;
+                self.offset = 0;
+            }
+            Ok(Some(torn)) => {
+                self.reader.torn_tail.set(Some(torn));
+                return ControlFlow::Break(None);
+            }
+            // A live writer may have committed the record while we looked past
+            // it: if it verifies now, read on instead of calling it corrupt.
+            Err(_) if matches!(read_record(file, self.offset, chain), Step::Record(_)) => {}
+            Err(e) => return ControlFlow::Break(Some(Err(e))),
+        }
+        ControlFlow::Continue(())
     }
 }

@@ -411,4 +411,5 @@ impl RiskEngine {
 }
 
 #[cfg(test)]
+#[allow(clippy::too_many_lines)] // tests: a scenario reads top to bottom
 mod tests;

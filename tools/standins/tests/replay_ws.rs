@@ -1,5 +1,6 @@
 //! End-to-end tests of the replay server and the market-data WebSocket client, over real
 //! TCP/WebSocket on 127.0.0.1, against the real recorded Coinbase session.
+#![allow(clippy::too_many_lines)] // tests: a scenario reads top to bottom
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};

@@ -1,6 +1,7 @@
 //! `coinbase-sim`'s order entry against TRAIDER's REST client, over real HTTP on loopback:
 //! JWTs verified for every request, client order id idempotency, the product rules of the
 //! recorded products response, post-only against the recorded book, and the rate limit.
+#![allow(clippy::too_many_lines)] // tests: a scenario reads top to bottom
 
 use traider_testkit::daemon as common;
 

@@ -1,5 +1,6 @@
 //! coinbase-sim's injected faults and its restart from a state file, over real
 //! TCP/WebSocket/HTTP with real JWTs (the restart against the real binary, SIGKILLed).
+#![allow(clippy::too_many_lines)] // tests: a scenario reads top to bottom
 
 use traider_testkit::sim as sim_support;
 

@@ -1,6 +1,7 @@
 //! coinbase-sim as a live venue, over real TCP/WebSocket/HTTP on loopback with real JWTs:
 //! market data on one venue clock, resting orders filled by replayed trades, the user
 //! channel, and the paginated REST lists.
+#![allow(clippy::too_many_lines)] // tests: a scenario reads top to bottom
 
 use traider_testkit::sim as sim_support;
 

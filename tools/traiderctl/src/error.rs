@@ -286,4 +286,5 @@ fn unreachable_text(addr: &str, kind: TransportKind, detail: &str, is_command: b
 }
 
 #[cfg(test)]
+#[allow(clippy::too_many_lines)] // tests: a scenario reads top to bottom
 mod tests;

@@ -1,7 +1,7 @@
 //! The admin endpoint of a real `traiderd` paper-trading against `coinbase-replay`, over
 //! real HTTP: `traiderctl` kill and resume, SIGUSR1, the endpoint × role × credential
 //! matrix, `/metrics` through `promtool`, and TLS.
-
+#![allow(clippy::too_many_lines)] // tests: a scenario reads top to bottom
 #![allow(clippy::unwrap_used)] // test helpers: a failed unwrap is a failed test
 
 use traider_testkit::daemon as common;

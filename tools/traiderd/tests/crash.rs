@@ -3,6 +3,7 @@
 //!
 //! `TRAIDER_CRASH_KILLS` sets the number of kills (default 200); `TRAIDER_CRASH_SEED` the
 //! random seed (default fixed, printed).
+#![allow(clippy::too_many_lines)] // tests: a scenario reads top to bottom
 
 use traider_testkit::daemon as common;
 

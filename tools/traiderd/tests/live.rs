@@ -1,7 +1,7 @@
 //! `traiderd run` in live mode against `coinbase-sim`, over real TCP, real WebSockets
 //! (market data and the user channel) and real HTTP, with a real key file: every request
 //! signed, every token verified by the venue.
-
+#![allow(clippy::too_many_lines)] // tests: a scenario reads top to bottom
 #![allow(clippy::unwrap_used)] // test helpers: a failed unwrap is a failed test
 
 use traider_testkit::daemon as common;

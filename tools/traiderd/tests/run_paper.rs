@@ -1,5 +1,6 @@
 //! `traiderd run` in paper mode against the local `coinbase-replay` venue, over real TCP,
 //! a real WebSocket and real HTTP.
+#![allow(clippy::too_many_lines)] // tests: a scenario reads top to bottom
 
 use traider_testkit::daemon as common;
 

@@ -522,110 +522,133 @@ impl Desk {
                 id,
                 result,
                 retries,
-            } => {
-                self.stats.create_retries += u64::from(retries);
-                let Some(tracked) = self.orders.get_mut(&id) else {
-                    return;
+            } => self.on_created(id, result, retries),
+            Answer::Cancelled { results } => self.on_cancelled(results),
+            Answer::Refreshed { id, result } => self.on_refreshed(id, result),
+            Answer::Edited { id, outcome } => self.on_edited(id, outcome),
+            Answer::Resolved { id, result } => self.on_resolved(id, result),
+        }
+    }
+
+    /// The create's answer: placed, refused, or unknown until looked up.
+    fn on_created(&mut self, id: ClientOrderId, result: CreateResult, retries: u32) {
+        self.stats.create_retries += u64::from(retries);
+        let Some(tracked) = self.orders.get_mut(&id) else {
+            return;
+        };
+        match result {
+            CreateResult::Accepted { order_id } => {
+                self.stats.accepted += 1;
+                tracked.venue_id = Some(order_id);
+                tracked.phase = Phase::Placed;
+                tracked.accepted = true;
+                self.venue.publish(VenueEvent::Accepted { id });
+                self.send_cancel_if_ready(id);
+                // A taking order may already have traded: read its fills now.
+                self.refresh(id);
+            }
+            CreateResult::Rejected { reason } => {
+                self.stats.rejected += 1;
+                tracing::info!(%id, reason, "the venue rejected the order");
+                tracked.phase = Phase::Done;
+                self.venue.publish(VenueEvent::Rejected {
+                    id,
+                    reason: VenueReject::Refused,
+                });
+            }
+            CreateResult::Unknown { last } => {
+                self.stats.unknown += 1;
+                tracing::warn!(%id, last, "create unanswered after every retry: order unknown until reconciled");
+                tracked.phase = Phase::Unknown {
+                    resolve_at: Instant::now() + self.settings.unknown_resolve,
                 };
-                match result {
-                    CreateResult::Accepted { order_id } => {
-                        self.stats.accepted += 1;
-                        tracked.venue_id = Some(order_id);
-                        tracked.phase = Phase::Placed;
-                        tracked.accepted = true;
-                        self.venue.publish(VenueEvent::Accepted { id });
-                        self.send_cancel_if_ready(id);
-                        // A taking order may already have traded: read its fills now.
-                        self.refresh(id);
-                    }
-                    CreateResult::Rejected { reason } => {
-                        self.stats.rejected += 1;
-                        tracing::info!(%id, reason, "the venue rejected the order");
-                        tracked.phase = Phase::Done;
-                        self.venue.publish(VenueEvent::Rejected {
-                            id,
-                            reason: VenueReject::Refused,
-                        });
-                    }
-                    CreateResult::Unknown { last } => {
-                        self.stats.unknown += 1;
-                        tracing::warn!(%id, last, "create unanswered after every retry: order unknown until reconciled");
-                        tracked.phase = Phase::Unknown {
-                            resolve_at: Instant::now() + self.settings.unknown_resolve,
-                        };
-                        self.venue.publish(VenueEvent::Unknown { id });
-                    }
-                }
+                self.venue.publish(VenueEvent::Unknown { id });
             }
-            Answer::Cancelled { results } => {
-                for (id, ok) in results {
-                    if !ok {
-                        self.stats.cancel_failures += 1;
-                    }
-                    // A failed cancel is sent again at the next poll while the venue still
-                    // shows the order working (the engine asks only once).
-                    if !ok && let Some(tracked) = self.orders.get_mut(&id) {
-                        tracked.cancel_sent = false;
-                    }
-                    // Either way, the venue's record says what became of the order.
-                    self.refresh(id);
-                }
+        }
+    }
+
+    /// One `batch_cancel`'s answers, order by order.
+    fn on_cancelled(&mut self, results: Vec<(ClientOrderId, bool)>) {
+        for (id, ok) in results {
+            if !ok {
+                self.stats.cancel_failures += 1;
             }
-            Answer::Refreshed { id, result } => {
+            // A failed cancel is sent again at the next poll while the venue still
+            // shows the order working (the engine asks only once).
+            if !ok && let Some(tracked) = self.orders.get_mut(&id) {
+                tracked.cancel_sent = false;
+            }
+            // Either way, the venue's record says what became of the order.
+            self.refresh(id);
+        }
+    }
+
+    /// The venue's record of the order and its fills, read again.
+    fn on_refreshed(
+        &mut self,
+        id: ClientOrderId,
+        result: Result<(OrderRecord, Vec<RestFill>), String>,
+    ) {
+        if let Some(tracked) = self.orders.get_mut(&id) {
+            tracked.refreshing = false;
+        }
+        match result {
+            Ok((record, fills)) => self.apply_record(id, &record, &fills),
+            Err(error) => {
+                self.stats.request_errors += 1;
+                tracing::warn!(%id, error, "cannot read the order's state at the venue");
+            }
+        }
+    }
+
+    /// The edit's answer: applied, refused, or lost (then the order is cancelled).
+    fn on_edited(&mut self, id: ClientOrderId, outcome: Option<bool>) {
+        match outcome {
+            Some(true) => self.venue.publish(VenueEvent::Edited { id }),
+            Some(false) => {
+                self.stats.edit_rejects += 1;
+                self.venue.publish(VenueEvent::EditRejected { id });
+            }
+            None => {
+                self.stats.edit_rejects += 1;
+                tracing::warn!(%id, "edit unanswered: its price is unknown, cancelling the order");
+                self.venue.publish(VenueEvent::EditRejected { id });
                 if let Some(tracked) = self.orders.get_mut(&id) {
-                    tracked.refreshing = false;
+                    tracked.cancel_wanted = true;
                 }
-                match result {
-                    Ok((record, fills)) => self.apply_record(id, &record, &fills),
-                    Err(error) => {
-                        self.stats.request_errors += 1;
-                        tracing::warn!(%id, error, "cannot read the order's state at the venue");
-                    }
-                }
+                self.send_cancel_if_ready(id);
             }
-            Answer::Edited { id, outcome } => match outcome {
-                Some(true) => self.venue.publish(VenueEvent::Edited { id }),
-                Some(false) => {
-                    self.stats.edit_rejects += 1;
-                    self.venue.publish(VenueEvent::EditRejected { id });
+        }
+    }
+
+    /// The look-up of an unknown order: found (placed), absent (never sent), or failed.
+    fn on_resolved(&mut self, id: ClientOrderId, result: Result<Option<OrderRecord>, String>) {
+        match result {
+            Ok(Some(record)) => {
+                self.stats.resolved_found += 1;
+                tracing::info!(%id, order_id = record.order_id, "unknown order found at the venue");
+                if let Some(tracked) = self.orders.get_mut(&id) {
+                    tracked.venue_id = Some(record.order_id.clone());
+                    tracked.phase = Phase::Placed;
                 }
-                None => {
-                    self.stats.edit_rejects += 1;
-                    tracing::warn!(%id, "edit unanswered: its price is unknown, cancelling the order");
-                    self.venue.publish(VenueEvent::EditRejected { id });
-                    if let Some(tracked) = self.orders.get_mut(&id) {
-                        tracked.cancel_wanted = true;
-                    }
-                    self.send_cancel_if_ready(id);
+                self.send_cancel_if_ready(id);
+                self.refresh(id);
+            }
+            Ok(None) => {
+                self.stats.resolved_not_sent += 1;
+                tracing::info!(%id, "unknown order is not at the venue: it was never placed");
+                if let Some(tracked) = self.orders.get_mut(&id) {
+                    tracked.phase = Phase::Done;
                 }
-            },
-            Answer::Resolved { id, result } => match result {
-                Ok(Some(record)) => {
-                    self.stats.resolved_found += 1;
-                    tracing::info!(%id, order_id = record.order_id, "unknown order found at the venue");
-                    if let Some(tracked) = self.orders.get_mut(&id) {
-                        tracked.venue_id = Some(record.order_id.clone());
-                        tracked.phase = Phase::Placed;
-                    }
-                    self.send_cancel_if_ready(id);
-                    self.refresh(id);
-                }
-                Ok(None) => {
-                    self.stats.resolved_not_sent += 1;
-                    tracing::info!(%id, "unknown order is not at the venue: it was never placed");
-                    if let Some(tracked) = self.orders.get_mut(&id) {
-                        tracked.phase = Phase::Done;
-                    }
-                    self.venue.publish(VenueEvent::Rejected {
-                        id,
-                        reason: VenueReject::NotSent,
-                    });
-                }
-                Err(error) => {
-                    self.stats.request_errors += 1;
-                    tracing::warn!(%id, error, "cannot look the unknown order up; trying again later");
-                }
-            },
+                self.venue.publish(VenueEvent::Rejected {
+                    id,
+                    reason: VenueReject::NotSent,
+                });
+            }
+            Err(error) => {
+                self.stats.request_errors += 1;
+                tracing::warn!(%id, error, "cannot look the unknown order up; trying again later");
+            }
         }
     }
 

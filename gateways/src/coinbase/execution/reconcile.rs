@@ -152,18 +152,34 @@ fn adopt_unknown(ctx: &Context<'_>, unknown: &[&RestOrder]) -> Result<usize, Ref
 /// and trading may start.
 pub async fn reconcile(ctx: Context<'_>) -> Result<Report, Refusal> {
     let product_ids: Vec<&str> = ctx.products.iter().map(|p| p.product_id.as_str()).collect();
-    let venue_err = |e: crate::coinbase::trading::SendError| Refusal::Venue(e.to_string());
     let mut report = Report {
         engine_live: ctx.live_orders.len(),
         ..Report::default()
     };
+    let (open, recent) = read_orders(&ctx, &product_ids).await?;
+    report.venue_open = open.len();
+    take_up_live(&ctx, &open, &recent, &mut report).await?;
+    let cancel = sort_open(&ctx, &open, &mut report)?;
+    send_cancels(&ctx, &cancel).await?;
+    check_fills(&ctx, &product_ids, &open, &recent, &mut report).await?;
+    check_balances(&ctx, &mut report).await?;
+    Ok(report)
+}
 
+fn venue_err(e: crate::coinbase::trading::SendError) -> Refusal {
+    Refusal::Venue(e.to_string())
+}
+
+/// The venue's open orders, then its recent ones ([`HISTORY_PAGES`] per product).
+async fn read_orders(
+    ctx: &Context<'_>,
+    product_ids: &[&str],
+) -> Result<(Vec<RestOrder>, Vec<RestOrder>), Refusal> {
     let open = ctx
         .client
-        .list_orders(&OrderFilter::open(&product_ids))
+        .list_orders(&OrderFilter::open(product_ids))
         .await
         .map_err(venue_err)?;
-    report.venue_open = open.len();
     let recent = ctx
         .client
         .list_orders(&OrderFilter {
@@ -173,14 +189,22 @@ pub async fn reconcile(ctx: Context<'_>) -> Result<Report, Refusal> {
         })
         .await
         .map_err(venue_err)?;
+    Ok((open, recent))
+}
+
+/// The engine's live orders, each looked up by client order id (adopted ones by their
+/// venue order id): found, the desk takes it up; not found, it was never sent.
+async fn take_up_live(
+    ctx: &Context<'_>,
+    open: &[RestOrder],
+    recent: &[RestOrder],
+    report: &mut Report,
+) -> Result<(), Refusal> {
     let by_client: HashMap<&str, &RestOrder> = open
         .iter()
         .chain(recent.iter())
         .filter_map(|o| o.client_order_id.as_deref().map(|c| (c, o)))
         .collect();
-
-    // The engine's live orders, each looked up by client order id (adopted ones by their
-    // venue order id).
     let listed: Vec<&RestOrder> = open.iter().chain(recent.iter()).collect();
     for order in ctx.live_orders {
         let text = order.id.to_string();
@@ -220,13 +244,21 @@ pub async fn reconcile(ctx: Context<'_>) -> Result<Report, Refusal> {
             }
         }
     }
+    Ok(())
+}
 
-    // Open orders the engine does not hold.
+/// Open orders the engine does not hold: ours but finished in the journal are cancelled,
+/// anything else follows the policy. Returns the venue order ids to cancel.
+fn sort_open(
+    ctx: &Context<'_>,
+    open: &[RestOrder],
+    report: &mut Report,
+) -> Result<Vec<String>, Refusal> {
     let live: Vec<ClientOrderId> = ctx.live_orders.iter().map(|o| o.id).collect();
     let adopted_refs = live_refs(ctx.adopted, &live);
     let mut cancel: Vec<String> = Vec::new();
     let mut unknown: Vec<&RestOrder> = Vec::new();
-    for order in &open {
+    for order in open {
         if venue_ref(&order.order_id).is_some_and(|bits| adopted_refs.contains(&bits)) {
             continue;
         }
@@ -247,33 +279,49 @@ pub async fn reconcile(ctx: Context<'_>) -> Result<Report, Refusal> {
     }
     report.unknown_open = unknown.len();
     if !unknown.is_empty() {
-        let count = unknown.len();
-        match ctx.policy {
-            UnknownOrders::Refuse => {
-                return Err(Refusal::UnknownOpen {
-                    count,
-                    first: unknown[0].order_id.clone(),
-                });
-            }
-            UnknownOrders::Cancel => {
-                tracing::warn!(
-                    count,
-                    "cancelling open orders the journal does not know (unknown_orders = \"cancel\")"
-                );
-                report.unknown_cancelled = count;
-                cancel.extend(unknown.iter().map(|o| o.order_id.clone()));
-            }
-            UnknownOrders::Leave => {
-                tracing::warn!(
-                    count,
-                    "leaving open orders the journal does not know (unknown_orders = \"leave\")"
-                );
-            }
-            UnknownOrders::Adopt => {
-                report.unknown_adopted = adopt_unknown(&ctx, &unknown)?;
-            }
+        apply_policy(ctx, &unknown, &mut cancel, report)?;
+    }
+    Ok(cancel)
+}
+
+/// `[live] unknown_orders` applied to the open orders the journal does not know.
+fn apply_policy(
+    ctx: &Context<'_>,
+    unknown: &[&RestOrder],
+    cancel: &mut Vec<String>,
+    report: &mut Report,
+) -> Result<(), Refusal> {
+    let count = unknown.len();
+    match ctx.policy {
+        UnknownOrders::Refuse => {
+            return Err(Refusal::UnknownOpen {
+                count,
+                first: unknown[0].order_id.clone(),
+            });
+        }
+        UnknownOrders::Cancel => {
+            tracing::warn!(
+                count,
+                "cancelling open orders the journal does not know (unknown_orders = \"cancel\")"
+            );
+            report.unknown_cancelled = count;
+            cancel.extend(unknown.iter().map(|o| o.order_id.clone()));
+        }
+        UnknownOrders::Leave => {
+            tracing::warn!(
+                count,
+                "leaving open orders the journal does not know (unknown_orders = \"leave\")"
+            );
+        }
+        UnknownOrders::Adopt => {
+            report.unknown_adopted = adopt_unknown(ctx, unknown)?;
         }
     }
+    Ok(())
+}
+
+/// Cancels the given venue orders, 100 per request; a cancel the venue refuses is logged.
+async fn send_cancels(ctx: &Context<'_>, cancel: &[String]) -> Result<(), Refusal> {
     for chunk in cancel.chunks(100) {
         let ids: Vec<&str> = chunk.iter().map(String::as_str).collect();
         let results = ctx.client.cancel_orders(&ids).await.map_err(venue_err)?;
@@ -285,8 +333,17 @@ pub async fn reconcile(ctx: Context<'_>) -> Result<Report, Refusal> {
             );
         }
     }
+    Ok(())
+}
 
-    // Recent fills of our orders must be of orders the journal assigned.
+/// Recent fills of our orders must be of orders the journal assigned.
+async fn check_fills(
+    ctx: &Context<'_>,
+    product_ids: &[&str],
+    open: &[RestOrder],
+    recent: &[RestOrder],
+    report: &mut Report,
+) -> Result<(), Refusal> {
     let fills = ctx
         .client
         .list_fills_paged(&FillFilter {
@@ -319,8 +376,11 @@ pub async fn reconcile(ctx: Context<'_>) -> Result<Report, Refusal> {
             });
         }
     }
+    Ok(())
+}
 
-    // Balances: every currency we trade must have an account.
+/// Balances: every currency we trade must have an account.
+async fn check_balances(ctx: &Context<'_>, report: &mut Report) -> Result<(), Refusal> {
     let accounts = ctx.client.accounts().await.map_err(venue_err)?;
     for product in ctx.products {
         for currency in product.product_id.split('-') {
@@ -341,5 +401,5 @@ pub async fn reconcile(ctx: Context<'_>) -> Result<Report, Refusal> {
     }
     report.balances.sort();
     report.balances.dedup();
-    Ok(report)
+    Ok(())
 }

@@ -116,6 +116,13 @@ const LIMIT_KINDS: [&str; 5] = [
     "stop_limit_stop_limit_gtc",
 ];
 
+/// Why the venue refuses an order: its error code and message.
+type Refusal = (&'static str, String);
+
+fn unsupported(what: &str) -> Refusal {
+    ("UNSUPPORTED_ORDER_CONFIGURATION", what.to_owned())
+}
+
 /// The venue's checks of a new order against its product's rules and book;
 /// `Err((reason, message))` rejects it.
 pub(crate) fn check_order(
@@ -123,7 +130,7 @@ pub(crate) fn check_order(
     book: Option<&SimBook>,
     side: &str,
     configuration: &Value,
-) -> Result<Checked, (&'static str, String)> {
+) -> Result<Checked, Refusal> {
     if rules.trading_disabled {
         let message = "trading is disabled for this product".to_owned();
         return Err(("ORDER_ENTRY_DISABLED", message));
@@ -142,20 +149,8 @@ pub(crate) fn check_order(
             "exactly one order configuration".into(),
         ))?;
     let text = |key: &str| fields.get(key).and_then(Value::as_str);
-    let unsupported = |what: &str| ("UNSUPPORTED_ORDER_CONFIGURATION", what.to_owned());
-    let size = text("base_size").ok_or(unsupported("base_size is required"))?;
-    let lots = rules
-        .base_increment
-        .parse_count(size.as_bytes())
-        .map_err(|_| {
-            let message = format!("base_size {size} is not on the base increment");
-            ("INVALID_SIZE_PRECISION", message)
-        })?;
-    if lots < rules.base_min_lots || lots > rules.base_max_lots {
-        let message = format!("base_size {size} is outside the product's min/max");
-        return Err(("INVALID_SIZE", message));
-    }
-    let mut checked = Checked {
+    let lots = check_size(rules, text("base_size"))?;
+    let checked = Checked {
         kind: kind.clone(),
         buy,
         lots,
@@ -175,29 +170,44 @@ pub(crate) fn check_order(
     if !LIMIT_KINDS.contains(&kind.as_str()) {
         return Err(unsupported(&format!("{kind} is not supported")));
     }
-    let ticks_of = |key: &str| -> Result<i64, (&'static str, String)> {
-        let price = text(key).ok_or(("INVALID_LIMIT_PRICE", format!("{key} is required")))?;
-        let ticks = rules
-            .price_increment
-            .parse_count(price.as_bytes())
-            .map_err(|_| {
-                let message = format!("{key} {price} is not on the price increment");
-                ("INVALID_PRICE_PRECISION", message)
-            })?;
-        if ticks <= 0 {
-            return Err(("INVALID_LIMIT_PRICE", format!("{key} must be positive")));
-        }
-        Ok(ticks)
-    };
-    let ticks = ticks_of("limit_price")?;
-    if kind == "stop_limit_stop_limit_gtc" {
-        checked.stop_ticks = Some(ticks_of("stop_price")?);
+    check_limit(rules, book, fields, checked)
+}
+
+/// The order's `base_size` in lots: required, on the base increment, within the
+/// product's min/max.
+fn check_size(rules: &Rules, size: Option<&str>) -> Result<i64, Refusal> {
+    let size = size.ok_or(unsupported("base_size is required"))?;
+    let lots = rules
+        .base_increment
+        .parse_count(size.as_bytes())
+        .map_err(|_| {
+            let message = format!("base_size {size} is not on the base increment");
+            ("INVALID_SIZE_PRECISION", message)
+        })?;
+    if lots < rules.base_min_lots || lots > rules.base_max_lots {
+        let message = format!("base_size {size} is outside the product's min/max");
+        return Err(("INVALID_SIZE", message));
+    }
+    Ok(lots)
+}
+
+/// A limit order's prices: the limit (and a stop order's stop) on the price increment
+/// and positive; a post-only order must not cross the book.
+fn check_limit(
+    rules: &Rules,
+    book: Option<&SimBook>,
+    fields: &Value,
+    mut checked: Checked,
+) -> Result<Checked, Refusal> {
+    let ticks = price_ticks(rules, fields, "limit_price")?;
+    if checked.kind == "stop_limit_stop_limit_gtc" {
+        checked.stop_ticks = Some(price_ticks(rules, fields, "stop_price")?);
     }
     let post_only = fields
         .get("post_only")
         .and_then(Value::as_bool)
         .unwrap_or(false);
-    let crosses = if buy {
+    let crosses = if checked.buy {
         book.and_then(SimBook::best_ask)
             .is_some_and(|ask| ticks >= ask)
     } else {
@@ -213,6 +223,25 @@ pub(crate) fn check_order(
     checked.limit_ticks = Some(ticks);
     checked.post_only = post_only;
     Ok(checked)
+}
+
+/// The price at `key` in ticks: required, on the price increment, positive.
+fn price_ticks(rules: &Rules, fields: &Value, key: &str) -> Result<i64, Refusal> {
+    let price = fields
+        .get(key)
+        .and_then(Value::as_str)
+        .ok_or(("INVALID_LIMIT_PRICE", format!("{key} is required")))?;
+    let ticks = rules
+        .price_increment
+        .parse_count(price.as_bytes())
+        .map_err(|_| {
+            let message = format!("{key} {price} is not on the price increment");
+            ("INVALID_PRICE_PRECISION", message)
+        })?;
+    if ticks <= 0 {
+        return Err(("INVALID_LIMIT_PRICE", format!("{key} must be positive")));
+    }
+    Ok(ticks)
 }
 
 /// Money units per quote unit of one tick × one lot: `step_p × step_b × 10^(24 − sp − sb)`.

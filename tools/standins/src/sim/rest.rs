@@ -154,25 +154,9 @@ fn decide(
         headers,
         client_order_id,
     } = request;
-    let uri = format!("{method} {REST_URI_HOST}{path}");
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
-    let kid = token
-        .and_then(|t| verify_jwt(t, &shared.config.key, unix_now_s(), Some(&uri)).ok())
-        .map(|verified| verified.kid);
+    let kid = authenticated_kid(shared, method, path, headers);
     let mut venue = shared.lock();
-    let count = venue.rest_counts.entry(endpoint).or_default();
-    *count += 1;
-    let mut fault = shared.config.faults.rest_fault(endpoint, *count);
-    if let Some(client_order_id) = &client_order_id {
-        if venue.lost_client_ids.contains(client_order_id) {
-            fault = Some(RestFaultKind::Lost);
-        } else if fault == Some(RestFaultKind::Lost) {
-            venue.lost_client_ids.insert(client_order_id.clone());
-        }
-    }
+    let fault = fault_of(shared, &mut venue, endpoint, client_order_id.as_ref());
     let mut log = RequestLog {
         method: method.to_string(),
         path: path.to_owned(),
@@ -183,27 +167,9 @@ fn decide(
         client_order_id,
         at_us: shared.started.elapsed().as_micros() as u64,
     };
-    match fault {
-        Some(RestFaultKind::Status(code)) => {
-            tracing::info!(endpoint, code, "fault: status");
-            log.status = code;
-            log.fault = Some(code.to_string());
-            venue.requests.push(log);
-            return Verdict::Answer(status_fault(code));
-        }
-        Some(RestFaultKind::Drop) => {
-            tracing::info!(endpoint, "fault: dropping the connection");
-            log.fault = Some("drop".to_owned());
-            venue.requests.push(log);
-            return Verdict::Drop;
-        }
-        Some(RestFaultKind::Lost) => {
-            tracing::info!(endpoint, "fault: request lost on its way, never answering");
-            log.fault = Some("lost".to_owned());
-            venue.requests.push(log);
-            return Verdict::Hold;
-        }
-        Some(RestFaultKind::Timeout) | None => {}
+    if let Some(verdict) = injected_fault(fault, endpoint, &mut log) {
+        venue.requests.push(log);
+        return verdict;
     }
     let Some(kid) = kid else {
         log.status = 401;
@@ -211,20 +177,11 @@ fn decide(
         return Verdict::Answer(unauthorized());
     };
     log.kid = Some(kid);
-    let now = Instant::now();
-    while venue
-        .recent
-        .front()
-        .is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(1))
-    {
-        venue.recent.pop_front();
-    }
-    if venue.recent.len() >= shared.config.private_rate_per_s as usize {
+    if !take_rate_slot(&mut venue, shared.config.private_rate_per_s as usize) {
         log.status = 429;
         venue.requests.push(log);
         return Verdict::Answer(rate_limited());
     }
-    venue.recent.push_back(now);
     let response = work(shared, &mut venue);
     log.status = response.status().as_u16();
     let timeout = fault == Some(RestFaultKind::Timeout);
@@ -240,6 +197,90 @@ fn decide(
     } else {
         Verdict::Answer(response)
     }
+}
+
+/// The key id of the request's bearer JWT, when it verifies for this method and path.
+fn authenticated_kid(
+    shared: &Shared,
+    method: &Method,
+    path: &str,
+    headers: &HeaderMap,
+) -> Option<String> {
+    let uri = format!("{method} {REST_URI_HOST}{path}");
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    token
+        .and_then(|t| verify_jwt(t, &shared.config.key, unix_now_s(), Some(&uri)).ok())
+        .map(|verified| verified.kid)
+}
+
+/// Counts the request against its endpoint class and returns the configured fault of that
+/// ordinal; a create whose client order id was lost once is lost again.
+fn fault_of(
+    shared: &Shared,
+    venue: &mut Venue,
+    endpoint: &'static str,
+    client_order_id: Option<&String>,
+) -> Option<RestFaultKind> {
+    let count = venue.rest_counts.entry(endpoint).or_default();
+    *count += 1;
+    let mut fault = shared.config.faults.rest_fault(endpoint, *count);
+    if let Some(client_order_id) = client_order_id {
+        if venue.lost_client_ids.contains(client_order_id) {
+            fault = Some(RestFaultKind::Lost);
+        } else if fault == Some(RestFaultKind::Lost) {
+            venue.lost_client_ids.insert(client_order_id.clone());
+        }
+    }
+    fault
+}
+
+/// The verdict of a fault that stops the request before authentication (a status, a
+/// dropped connection, a lost request), written into its log; `None` to go on.
+fn injected_fault(
+    fault: Option<RestFaultKind>,
+    endpoint: &'static str,
+    log: &mut RequestLog,
+) -> Option<Verdict> {
+    match fault {
+        Some(RestFaultKind::Status(code)) => {
+            tracing::info!(endpoint, code, "fault: status");
+            log.status = code;
+            log.fault = Some(code.to_string());
+            Some(Verdict::Answer(status_fault(code)))
+        }
+        Some(RestFaultKind::Drop) => {
+            tracing::info!(endpoint, "fault: dropping the connection");
+            log.fault = Some("drop".to_owned());
+            Some(Verdict::Drop)
+        }
+        Some(RestFaultKind::Lost) => {
+            tracing::info!(endpoint, "fault: request lost on its way, never answering");
+            log.fault = Some("lost".to_owned());
+            Some(Verdict::Hold)
+        }
+        Some(RestFaultKind::Timeout) | None => None,
+    }
+}
+
+/// The private rate limit: takes a slot in the last second's window, or `false` when
+/// `rate_per_s` requests already hold one.
+fn take_rate_slot(venue: &mut Venue, rate_per_s: usize) -> bool {
+    let now = Instant::now();
+    while venue
+        .recent
+        .front()
+        .is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(1))
+    {
+        venue.recent.pop_front();
+    }
+    if venue.recent.len() >= rate_per_s {
+        return false;
+    }
+    venue.recent.push_back(now);
+    true
 }
 
 #[derive(Deserialize)]
@@ -357,6 +398,35 @@ fn create_work(shared: &Shared, venue: &mut Venue, create: CreateBody) -> Respon
         return json_response(StatusCode::OK, &accepted(existing));
     }
     let now_ns = shared.clock.now_ns();
+    let checked = match check_create(shared, venue, &create) {
+        Ok(checked) => checked,
+        Err((reason, message)) => return reject_create(venue, &create, reason, &message, now_ns),
+    };
+    venue.ledger.next_order += 1;
+    let order_id = format!("5a1e0000-0000-4000-8000-{:012x}", venue.ledger.next_order);
+    let client_order_id = create.client_order_id.clone();
+    let order = sim_order(order_id.clone(), create, &checked, now_ns);
+    venue.ledger.orders.insert(order_id.clone(), order);
+    venue
+        .ledger
+        .by_client_id
+        .insert(client_order_id, order_id.clone());
+    venue.ledger.created += 1;
+    let terms = shared.terms();
+    venue.publish(&terms, &order_id, now_ns);
+    venue.execute(&terms, &order_id, &checked, now_ns);
+    venue.ledger.orders.get(&order_id).map_or_else(
+        || status_fault(500),
+        |order| json_response(StatusCode::OK, &accepted(order)),
+    )
+}
+
+/// A create's checks: the product, the order against its rules and book, then the funds.
+fn check_create(
+    shared: &Shared,
+    venue: &Venue,
+    create: &CreateBody,
+) -> Result<Checked, (&'static str, String)> {
     let checked = match shared.rules.get(&create.product_id) {
         None => Err(("INVALID_PRODUCT_ID", "unknown product".to_owned())),
         Some(rules) => check_order(
@@ -366,35 +436,42 @@ fn create_work(shared: &Shared, venue: &mut Venue, create: CreateBody) -> Respon
             &create.order_configuration,
         ),
     };
-    let checked = checked.and_then(|c| {
+    checked.and_then(|c| {
         check_funds(shared, venue, &create.product_id, &c)?;
         Ok(c)
+    })
+}
+
+/// A refused create: the failed order goes out on the user channel, the answer says why.
+fn reject_create(
+    venue: &mut Venue,
+    create: &CreateBody,
+    reason: &'static str,
+    message: &str,
+    now_ns: u64,
+) -> Response {
+    let order = failed_order_json(
+        &create.client_order_id,
+        &create.product_id,
+        &create.side,
+        reason,
+        now_ns,
+    );
+    let product_id = create.product_id.clone();
+    venue.emit(|tick| VenueEvent::Order {
+        tick,
+        product_id,
+        order,
+        timestamp_ns: now_ns,
     });
-    let checked = match checked {
-        Ok(checked) => checked,
-        Err((reason, message)) => {
-            let order = failed_order_json(
-                &create.client_order_id,
-                &create.product_id,
-                &create.side,
-                reason,
-                now_ns,
-            );
-            let product_id = create.product_id.clone();
-            venue.emit(|tick| VenueEvent::Order {
-                tick,
-                product_id,
-                order,
-                timestamp_ns: now_ns,
-            });
-            return json_response(StatusCode::OK, &rejected(reason, &message));
-        }
-    };
-    venue.ledger.next_order += 1;
-    let order_id = format!("5a1e0000-0000-4000-8000-{:012x}", venue.ledger.next_order);
-    let order = SimOrder {
-        order_id: order_id.clone(),
-        client_order_id: create.client_order_id.clone(),
+    json_response(StatusCode::OK, &rejected(reason, message))
+}
+
+/// The new open order `create` describes, as `checked` read it.
+fn sim_order(order_id: String, create: CreateBody, checked: &Checked, now_ns: u64) -> SimOrder {
+    SimOrder {
+        order_id,
+        client_order_id: create.client_order_id,
         product_id: create.product_id,
         side: create.side,
         configuration: create.order_configuration,
@@ -413,20 +490,7 @@ fn create_work(shared: &Shared, venue: &mut Venue, create: CreateBody) -> Respon
         created_ns: now_ns,
         cancel_reason: String::new(),
         end_time: checked.end_time.clone(),
-    };
-    venue.ledger.orders.insert(order_id.clone(), order);
-    venue
-        .ledger
-        .by_client_id
-        .insert(create.client_order_id, order_id.clone());
-    venue.ledger.created += 1;
-    let terms = shared.terms();
-    venue.publish(&terms, &order_id, now_ns);
-    venue.execute(&terms, &order_id, &checked, now_ns);
-    venue.ledger.orders.get(&order_id).map_or_else(
-        || status_fault(500),
-        |order| json_response(StatusCode::OK, &accepted(order)),
-    )
+    }
 }
 
 #[derive(Deserialize)]

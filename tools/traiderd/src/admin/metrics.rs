@@ -129,7 +129,18 @@ pub fn render(snapshot: &StatusSnapshot, extras: &Extras<'_>) -> String {
 }
 
 fn engine_families(f: &mut Families, snapshot: &StatusSnapshot, extras: &Extras<'_>) {
-    let c = &snapshot.counters;
+    control_families(f, snapshot, extras);
+    clock_and_pnl_families(f, snapshot, extras);
+    flow_counter_families(f, snapshot);
+    control_counter_families(f, snapshot);
+    breakdown_families(f, snapshot);
+    if let Some(journal) = extras.journal {
+        journal_families(f, journal);
+    }
+}
+
+/// The mode, the trading state and the switches that let orders out.
+fn control_families(f: &mut Families, snapshot: &StatusSnapshot, extras: &Extras<'_>) {
     let control = &snapshot.control;
     f.gauges(
         "traider_info",
@@ -167,6 +178,11 @@ fn engine_families(f: &mut Families, snapshot: &StatusSnapshot, extras: &Extras<
         "1 while the live venue gate lets orders out (always 1 in paper).",
         f64::from(u8::from(snapshot.gate_closed.is_none())),
     );
+}
+
+/// Event time, the hot path's quiet time, open orders and P&L.
+fn clock_and_pnl_families(f: &mut Families, snapshot: &StatusSnapshot, extras: &Extras<'_>) {
+    let control = &snapshot.control;
     f.gauge(
         "traider_event_time_seconds",
         "The hot path's event time (UNIX seconds).",
@@ -197,6 +213,12 @@ fn engine_families(f: &mut Families, snapshot: &StatusSnapshot, extras: &Extras<
         "The session's P&L high (drawdown reference), quote currency.",
         quote(control.pnl_session_high),
     );
+}
+
+/// Counters of the market data and the order flow, one family each.
+fn flow_counter_families(f: &mut Families, snapshot: &StatusSnapshot) {
+    let c = &snapshot.counters;
+    let control = &snapshot.control;
     for (name, help, value) in [
         (
             "traider_md_frames_total",
@@ -248,6 +270,15 @@ fn engine_families(f: &mut Families, snapshot: &StatusSnapshot, extras: &Extras<
             "Creates left unanswered (resolved later).",
             c.orders_unknown,
         ),
+    ] {
+        f.counter(name, help, value);
+    }
+}
+
+/// Counters of the operator's controls: admin commands, the kill switch, state changes.
+fn control_counter_families(f: &mut Families, snapshot: &StatusSnapshot) {
+    let c = &snapshot.counters;
+    for (name, help, value) in [
         (
             "traider_admin_commands_total",
             "Admin commands applied or refused.",
@@ -277,6 +308,11 @@ fn engine_families(f: &mut Families, snapshot: &StatusSnapshot, extras: &Extras<
     ] {
         f.counter(name, help, value);
     }
+}
+
+/// Counters broken down by a label: decode errors by kind, risk rejects by reason.
+fn breakdown_families(f: &mut Families, snapshot: &StatusSnapshot) {
+    let c = &snapshot.counters;
     let decode: Vec<([(&str, &str); 1], u64)> = DecodeError::ALL
         .iter()
         .map(|e| ([("kind", e.as_str())], c.decode_errors[e.index()]))
@@ -297,28 +333,56 @@ fn engine_families(f: &mut Families, snapshot: &StatusSnapshot, extras: &Extras<
         "Orders pre-trade risk refused, by reason.",
         &rejects,
     );
-    if let Some((committed, durable)) = extras.journal {
-        f.gauge(
-            "traider_journal_committed_records",
-            "Journal records appended.",
-            committed as f64,
-        );
-        f.gauge(
-            "traider_journal_durable_records",
-            "Journal records on disk (synced).",
-            durable as f64,
-        );
-        f.gauge(
-            "traider_journal_lag_records",
-            "Journal records appended but not yet on disk.",
-            committed.saturating_sub(durable) as f64,
-        );
+}
+
+/// The journal's sync positions: records appended (committed) and on disk (durable).
+fn journal_families(f: &mut Families, (committed, durable): (u64, u64)) {
+    f.gauge(
+        "traider_journal_committed_records",
+        "Journal records appended.",
+        committed as f64,
+    );
+    f.gauge(
+        "traider_journal_durable_records",
+        "Journal records on disk (synced).",
+        durable as f64,
+    );
+    f.gauge(
+        "traider_journal_lag_records",
+        "Journal records appended but not yet on disk.",
+        committed.saturating_sub(durable) as f64,
+    );
+}
+
+/// One sample of an instrument family: the instrument's symbol and the value.
+type InstrumentSample = (String, f64);
+
+/// The instrument families: one gauge family per column, one sample per instrument.
+fn instrument_families(f: &mut Families, snapshot: &StatusSnapshot) {
+    let mut columns = instrument_columns();
+    for status in snapshot.instruments() {
+        let symbol = status.symbol.to_string();
+        for (column, value) in columns.iter_mut().zip(instrument_values(status)) {
+            if let Some(value) = value {
+                column.2.push((symbol.clone(), value));
+            }
+        }
+    }
+    for (name, help, samples) in &columns {
+        let labelled: Vec<([(&str, &str); 1], f64)> = samples
+            .iter()
+            .map(|(symbol, value)| ([("instrument", symbol.as_str())], *value))
+            .collect();
+        let refs: Vec<(&[(&str, &str)], f64)> =
+            labelled.iter().map(|(l, v)| (&l[..], *v)).collect();
+        f.gauges(name, help, &refs);
     }
 }
 
-fn instrument_families(f: &mut Families, snapshot: &StatusSnapshot) {
-    type Sample = (String, f64);
-    let mut columns: [(&str, &str, Vec<Sample>); 9] = [
+/// The instrument families' names and help, empty; [`instrument_values`] fills them in
+/// this order.
+fn instrument_columns() -> [(&'static str, &'static str, Vec<InstrumentSample>); 9] {
+    [
         ("traider_position", "Position, base units.", Vec::new()),
         (
             "traider_realized_pnl",
@@ -348,7 +412,12 @@ fn instrument_families(f: &mut Families, snapshot: &StatusSnapshot) {
         ),
         ("traider_best_bid", "Best bid, quote currency.", Vec::new()),
         ("traider_best_ask", "Best ask, quote currency.", Vec::new()),
-    ];
+    ]
+}
+
+/// One instrument's value per [`instrument_columns`] column (`None`: no sample, e.g. an
+/// empty book side).
+fn instrument_values(status: &traider_core::engine::InstrumentStatus) -> [Option<f64>; 9] {
     let price = |status: &traider_core::engine::InstrumentStatus, ticks: i64| {
         status
             .price_increment
@@ -357,40 +426,23 @@ fn instrument_families(f: &mut Families, snapshot: &StatusSnapshot) {
             .parse()
             .unwrap_or(f64::NAN)
     };
-    for status in snapshot.instruments() {
-        let symbol = status.symbol.to_string();
-        let size = status
-            .base_increment
-            .display(status.position_lots)
-            .to_string()
-            .parse()
-            .unwrap_or(f64::NAN);
-        let values = [
-            Some(size),
-            Some(quote(status.realized)),
-            Some(quote(status.unrealized)),
-            Some(quote(status.fees)),
-            Some(status.orders_open as f64),
-            Some(f64::from(u8::from(status.stale))),
-            Some(f64::from(u8::from(status.tradable))),
-            status.bid.map(|(p, _)| price(status, p)),
-            status.ask.map(|(p, _)| price(status, p)),
-        ];
-        for (column, value) in columns.iter_mut().zip(values) {
-            if let Some(value) = value {
-                column.2.push((symbol.clone(), value));
-            }
-        }
-    }
-    for (name, help, samples) in &columns {
-        let labelled: Vec<([(&str, &str); 1], f64)> = samples
-            .iter()
-            .map(|(symbol, value)| ([("instrument", symbol.as_str())], *value))
-            .collect();
-        let refs: Vec<(&[(&str, &str)], f64)> =
-            labelled.iter().map(|(l, v)| (&l[..], *v)).collect();
-        f.gauges(name, help, &refs);
-    }
+    let size = status
+        .base_increment
+        .display(status.position_lots)
+        .to_string()
+        .parse()
+        .unwrap_or(f64::NAN);
+    [
+        Some(size),
+        Some(quote(status.realized)),
+        Some(quote(status.unrealized)),
+        Some(quote(status.fees)),
+        Some(status.orders_open as f64),
+        Some(f64::from(u8::from(status.stale))),
+        Some(f64::from(u8::from(status.tradable))),
+        status.bid.map(|(p, _)| price(status, p)),
+        status.ask.map(|(p, _)| price(status, p)),
+    ]
 }
 
 fn latency_families(f: &mut Families, latency: &Latency) {

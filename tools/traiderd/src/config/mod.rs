@@ -305,63 +305,15 @@ impl DaemonConfig {
         })
     }
 
+    /// Checks every section, in the order the sections are written; the first failure is
+    /// the error.
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.engine_settings().validate()?;
         if let Some(admin) = &self.admin {
             admin.validate()?;
         }
-        let hot = &self.hot_path;
-        if !hot.ring_slots.is_power_of_two() || hot.ring_slots < 8 {
-            return Err(ConfigError::new(
-                "hot_path.ring_slots",
-                "must be a power of two, at least 8",
-            ));
-        }
-        if !hot.output_ring_slots.is_power_of_two() || hot.output_ring_slots < 8 {
-            return Err(ConfigError::new(
-                "hot_path.output_ring_slots",
-                "must be a power of two, at least 8",
-            ));
-        }
-        if hot.frame_bytes_max < FRAME_BYTES_MIN {
-            return Err(ConfigError::new(
-                "hot_path.frame_bytes_max",
-                format!("must be at least {FRAME_BYTES_MIN} (16 MiB)"),
-            ));
-        }
-        if hot.timer_interval_ms == 0 {
-            return Err(ConfigError::new(
-                "hot_path.timer_interval_ms",
-                "must be positive",
-            ));
-        }
-        if let Some(core) = hot.pin_core {
-            let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-            if core >= cores {
-                return Err(ConfigError::new(
-                    "hot_path.pin_core",
-                    format!("core {core} does not exist (this machine has {cores})"),
-                ));
-            }
-        }
-        if self.journal.flush == FlushSetting::Interval && self.journal.flush_interval_ms == 0 {
-            return Err(ConfigError::new(
-                "journal.flush_interval_ms",
-                "must be positive with flush = \"interval\"",
-            ));
-        }
-        if self.journal.prefault_kib > 1 << 20 {
-            return Err(ConfigError::new(
-                "journal.prefault_kib",
-                "must be at most 1048576 (1 GiB)",
-            ));
-        }
-        if self.journal.segment_mb == 0 || self.journal.segment_mb > 16 * 1024 {
-            return Err(ConfigError::new(
-                "journal.segment_mb",
-                "must be between 1 and 16384",
-            ));
-        }
+        self.hot_path.validate()?;
+        self.journal.validate()?;
         for (field, url, schemes) in [
             (
                 "venue.rest_url",
@@ -424,6 +376,71 @@ impl DaemonConfig {
     /// Most level changes one frame can carry: a full snapshot of both sides.
     pub fn levels_per_frame_max(&self) -> usize {
         2 * self.limits.book_levels_max
+    }
+}
+
+impl HotPathConfig {
+    /// `[hot_path]`: ring sizes, the frame size bound, the timer, the pinned core.
+    fn validate(&self) -> Result<(), ConfigError> {
+        if !self.ring_slots.is_power_of_two() || self.ring_slots < 8 {
+            return Err(ConfigError::new(
+                "hot_path.ring_slots",
+                "must be a power of two, at least 8",
+            ));
+        }
+        if !self.output_ring_slots.is_power_of_two() || self.output_ring_slots < 8 {
+            return Err(ConfigError::new(
+                "hot_path.output_ring_slots",
+                "must be a power of two, at least 8",
+            ));
+        }
+        if self.frame_bytes_max < FRAME_BYTES_MIN {
+            return Err(ConfigError::new(
+                "hot_path.frame_bytes_max",
+                format!("must be at least {FRAME_BYTES_MIN} (16 MiB)"),
+            ));
+        }
+        if self.timer_interval_ms == 0 {
+            return Err(ConfigError::new(
+                "hot_path.timer_interval_ms",
+                "must be positive",
+            ));
+        }
+        if let Some(core) = self.pin_core {
+            let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+            if core >= cores {
+                return Err(ConfigError::new(
+                    "hot_path.pin_core",
+                    format!("core {core} does not exist (this machine has {cores})"),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl JournalConfig {
+    /// `[journal]`: the flush interval, prefaulting and the segment size.
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.flush == FlushSetting::Interval && self.flush_interval_ms == 0 {
+            return Err(ConfigError::new(
+                "journal.flush_interval_ms",
+                "must be positive with flush = \"interval\"",
+            ));
+        }
+        if self.prefault_kib > 1 << 20 {
+            return Err(ConfigError::new(
+                "journal.prefault_kib",
+                "must be at most 1048576 (1 GiB)",
+            ));
+        }
+        if self.segment_mb == 0 || self.segment_mb > 16 * 1024 {
+            return Err(ConfigError::new(
+                "journal.segment_mb",
+                "must be between 1 and 16384",
+            ));
+        }
+        Ok(())
     }
 }
 

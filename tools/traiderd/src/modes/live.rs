@@ -24,7 +24,7 @@
 
 use std::num::NonZeroU32;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
@@ -33,24 +33,28 @@ use traider_core::input::InputKind;
 use traider_core::instrument::InstrumentId;
 use traider_core::venue::{GateCause, VenueEvent};
 use traider_gateways::coinbase::auth::ApiKey;
-use traider_gateways::coinbase::rest::fetch_products;
 use traider_gateways::coinbase::trading::TradingClient;
-use traider_gateways::coinbase::user::{UserConfig, UserEvent, UserSink, run_user_channel};
-use traider_gateways::coinbase::ws::run_market_data;
+use traider_gateways::coinbase::user::{
+    UserConfig, UserError, UserEvent, UserSink, run_user_channel,
+};
+use traider_gateways::coinbase::ws::{WsError, run_market_data};
 
 use super::{
-    RingSink, RunArgs, RunOutcome, empty_status, open_journal, spawn_timer, stop_on_signals,
-    ws_config,
+    FeedResult, RingSink, RunArgs, RunOutcome, close_feed, empty_status, fetch_rules, io_runtime,
+    log_feed_result, open_journal, report_until_stopped, spawn_timer, stop_on_signals, ws_config,
 };
 use crate::admin::daemon::{Observed, kill_on_sigusr1};
 use crate::clock::unix_now_ns;
-use crate::config::DaemonConfig;
+use crate::config::{DaemonConfig, LiveConfig};
+use crate::hot::restart::Rebuilt;
 use crate::hot::{self, OutputConsumer};
 use crate::summary::{hot_summary, sink_json, status_lines};
 use traider_gateways::coinbase::execution::convert::Product;
-use traider_gateways::coinbase::execution::desk::{Desk, DeskMsg, DeskSettings, VenueIn};
+use traider_gateways::coinbase::execution::desk::{
+    Desk, DeskMsg, DeskSettings, DeskStats, VenueIn,
+};
 use traider_gateways::coinbase::execution::reconcile;
-use traider_gateways::coinbase::execution::watch::{self, Health};
+use traider_gateways::coinbase::execution::watch::{self, Health, WatchStats};
 
 /// The venue's clock may be this far from ours (its JWTs are valid for 120 s).
 pub const CLOCK_SKEW_MAX: Duration = Duration::from_secs(30);
@@ -139,6 +143,91 @@ pub fn run(args: &RunArgs, config: DaemonConfig) -> anyhow::Result<RunOutcome> {
         .live
         .clone()
         .context("live: mode = \"live\" needs a [live] section")?;
+    let key = load_key(&live)?;
+    let runtime = io_runtime()?;
+    let body = fetch_rules(&runtime, &config)?;
+    let products = Arc::new(products(&config, &body)?);
+    let client = trading_client(&config, &live, &key)?;
+    check_clock(&runtime, &client)?;
+
+    let (journal, dir) = open_journal(args, &config)?;
+    let stop = stop_on_signals()?;
+
+    let (desk_tx, desk_rx) = mpsc::unbounded_channel::<DeskMsg>();
+    let consumer = order_consumer(desk_tx.clone());
+    let mut observed = Observed::new(&empty_status(&config));
+    let running =
+        hot::Running::start(&config, journal, &dir, observed.observers(), Some(consumer))?;
+    let admin = observed.serve(
+        &runtime,
+        &config,
+        "live",
+        running.producer(),
+        running.syncer.clone(),
+    )?;
+    kill_on_sigusr1(running.producer(), config.risk.kill_flatten)?;
+    let resumed = resumed_json(&running.rebuilt);
+    let venue = VenueIn::new(running.producer());
+    // Whatever the journal left: nothing is sent before reconciliation.
+    venue.publish(VenueEvent::Gate {
+        open: false,
+        cancel_all: false,
+        cause: GateCause::Startup,
+    });
+    running
+        .producer()
+        .publish(InputKind::Products, 0, unix_now_ns(), body.as_bytes());
+
+    let io = Io {
+        runtime: &runtime,
+        config: &config,
+        live: &live,
+        client: &client,
+        products: &products,
+        venue: &venue,
+        desk_tx: &desk_tx,
+    };
+    let tasks = io.start(&key, &running, desk_rx, &stop)?;
+    let (reconcile_json, failure) = io.reconcile_then_open(&running.rebuilt, &tasks.health, &stop);
+
+    report_until_stopped(&config, &stop, &tasks.md, &observed);
+    tracing::info!("stopping: cancelling open orders, then closing the feeds");
+    if let Some(admin) = admin {
+        admin.stop(&runtime);
+    }
+    let stopped = io.stop(tasks, &observed, &stop);
+    drop(venue);
+    let (hot, sink) = running.stop(unix_now_ns())?;
+    log_feed_result(stopped.feed_result);
+    for line in status_lines(&hot.engine().status()) {
+        tracing::info!("{line}");
+    }
+    let mut summary = hot_summary("live", &hot, &dir);
+    summary["resumed"] = resumed;
+    summary["order_sink"] = sink_json(&sink);
+    summary["desk"] = serde_json::to_value(stopped.desk_stats).unwrap_or_default();
+    summary["dead_man"] = serde_json::to_value(stopped.watch_stats).unwrap_or_default();
+    summary["reconciliation"] = reconcile_json;
+    summary["gate"] =
+        serde_json::json!(hot.engine().gate_closed().map_or("open", GateCause::as_str));
+    if let Some(failure) = failure {
+        bail!("refused to trade: {failure}");
+    }
+    Ok(RunOutcome { summary, sink })
+}
+
+/// What restart by replay rebuilt from the journal, for the summary.
+fn resumed_json(rebuilt: &Rebuilt) -> serde_json::Value {
+    serde_json::json!({
+        "inputs": rebuilt.inputs,
+        "decisions": rebuilt.decisions,
+        "appended_decisions": rebuilt.appended,
+        "live_orders": rebuilt.live_orders.len(),
+    })
+}
+
+/// The API key of `[live] key_file` (refused when group or others can read the file).
+fn load_key(live: &LiveConfig) -> anyhow::Result<Arc<ApiKey>> {
     let key = Arc::new(ApiKey::load(&live.key_file).with_context(|| {
         format!(
             "live.key_file {}: cannot use the API key",
@@ -146,31 +235,28 @@ pub fn run(args: &RunArgs, config: DaemonConfig) -> anyhow::Result<RunOutcome> {
         )
     })?);
     tracing::info!(key = key.name(), algorithm = ?key.algorithm(), "API key loaded");
+    Ok(key)
+}
 
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .thread_name("traider-io")
-        .enable_all()
-        .build()
-        .context("cannot start the I/O runtime")?;
-    let body = runtime
-        .block_on(fetch_products(
-            &config.venue.rest_url,
-            &config.product_ids(),
-            3,
-        ))
-        .context("cannot read the instrument rules from the venue")?;
-    let products = Arc::new(products(&config, &body)?);
-
+/// The private REST client, limited to `[live] private_rate_per_s`.
+fn trading_client(
+    config: &DaemonConfig,
+    live: &LiveConfig,
+    key: &Arc<ApiKey>,
+) -> anyhow::Result<TradingClient> {
     let rate = NonZeroU32::new(live.private_rate_per_s)
         .context("live.private_rate_per_s must be positive")?;
-    let client = TradingClient::new(
+    Ok(TradingClient::new(
         &config.venue.rest_url,
-        Arc::clone(&key),
+        Arc::clone(key),
         Duration::from_millis(live.request_timeout_ms),
     )
     .context("cannot build the REST client")?
-    .with_private_rate(rate);
+    .with_private_rate(rate))
+}
+
+/// Refuses a clock more than [`CLOCK_SKEW_MAX`] off the venue's (`GET /time`).
+fn check_clock(runtime: &tokio::runtime::Runtime, client: &TradingClient) -> anyhow::Result<()> {
     let time = runtime
         .block_on(client.server_time())
         .context("cannot read the venue's clock (GET /time)")?;
@@ -183,76 +269,20 @@ pub fn run(args: &RunArgs, config: DaemonConfig) -> anyhow::Result<RunOutcome> {
         );
     }
     tracing::info!(skew_ms, "venue clock checked");
+    Ok(())
+}
 
-    let (journal, dir) = open_journal(args, &config)?;
-    let stop = stop_on_signals()?;
-
-    let (desk_tx, desk_rx) = mpsc::unbounded_channel::<DeskMsg>();
-    let forward = desk_tx.clone();
-    let consumer: OutputConsumer = Box::new(move |poller, durable| {
+/// The output ring's consumer: every order command goes to the desk.
+fn order_consumer(forward: mpsc::UnboundedSender<DeskMsg>) -> OutputConsumer {
+    Box::new(move |poller, durable| {
         hot::spawn_order_sink(poller, durable, move |command| {
             let _ = forward.send(DeskMsg::Command(command));
         })
-    });
-    let mut observed = Observed::new(&empty_status(&config));
-    let running =
-        hot::Running::start(&config, journal, &dir, observed.observers(), Some(consumer))?;
-    let admin = observed.serve(
-        &runtime,
-        &config,
-        "live",
-        running.producer(),
-        running.syncer.clone(),
-    )?;
-    kill_on_sigusr1(running.producer(), config.risk.kill_flatten)?;
-    let resumed = serde_json::json!({
-        "inputs": running.rebuilt.inputs,
-        "decisions": running.rebuilt.decisions,
-        "appended_decisions": running.rebuilt.appended,
-        "live_orders": running.rebuilt.live_orders.len(),
-    });
-    let live_orders = running.rebuilt.live_orders.clone();
-    let next_counter = running.rebuilt.next_counter;
-    let adopted = running.rebuilt.adopted.clone();
-    let venue = VenueIn::new(running.producer());
-    // Whatever the journal left: nothing is sent before reconciliation.
-    venue.publish(VenueEvent::Gate {
-        open: false,
-        cancel_all: false,
-        cause: GateCause::Startup,
-    });
-    running
-        .producer()
-        .publish(InputKind::Products, 0, unix_now_ns(), body.as_bytes());
+    })
+}
 
-    let desk = Desk::new(
-        client.clone(),
-        Arc::clone(&products),
-        venue.clone(),
-        DeskSettings {
-            retries: live.send_retries,
-            backoff: Duration::from_millis(live.retry_backoff_ms),
-            unknown_resolve: Duration::from_millis(live.unknown_resolve_ms),
-            fills_poll: Duration::from_millis(live.fills_poll_ms),
-        },
-    );
-    let desk_task = runtime.spawn(desk.run(desk_rx, DRAIN));
-
-    let timer = spawn_timer(
-        running.producer(),
-        Duration::from_millis(config.hot_path.timer_interval_ms),
-        Arc::clone(&stop),
-    )?;
-    let health = Arc::new(Health::default());
-    let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
-    let md = runtime.spawn(run_market_data(
-        ws_config(&config),
-        RingSink {
-            producer: running.producer(),
-            health: Some(Arc::clone(&health)),
-        },
-        shutdown_rx.clone(),
-    ));
+/// The user channel's settings: the configured products, the venue's timeouts.
+fn user_config(config: &DaemonConfig, live: &LiveConfig) -> UserConfig {
     let mut user_config = UserConfig::new(live.user_ws_url.clone());
     user_config.product_ids = config
         .product_ids()
@@ -262,29 +292,149 @@ pub fn run(args: &RunArgs, config: DaemonConfig) -> anyhow::Result<RunOutcome> {
     user_config.heartbeat_timeout = Duration::from_millis(config.venue.heartbeat_timeout_ms);
     user_config.backoff_min = Duration::from_millis(config.venue.reconnect_backoff_min_ms);
     user_config.backoff_max = Duration::from_millis(config.venue.reconnect_backoff_max_ms);
-    let user = runtime.spawn(run_user_channel(
-        user_config,
-        Arc::clone(&key),
-        UserChannelSink {
-            health: Arc::clone(&health),
-            desk: desk_tx.clone(),
-        },
-        shutdown_rx.clone(),
-    ));
-    let watcher = runtime.spawn(watch::run(
-        Arc::clone(&health),
-        venue.clone(),
-        desk_tx.clone(),
-        Duration::from_millis(live.deadman_ms),
-        (live.deadman_action == crate::config::DeadmanAction::Kill)
-            .then_some(config.risk.kill_flatten),
-        shutdown_rx.clone(),
-    ));
+    user_config
+}
 
-    // Reconcile once the user channel delivered its snapshot (so nothing that changes
-    // during reconciliation is missed), then open the gate.
-    let reconciled = runtime.block_on(async {
-        let waited = tokio::time::timeout(Duration::from_millis(live.deadman_ms), async {
+/// What live mode's I/O shares: the runtime, the config, the venue's REST client and
+/// rules, the way into the input ring, and the desk's inbox.
+struct Io<'a> {
+    runtime: &'a tokio::runtime::Runtime,
+    config: &'a DaemonConfig,
+    live: &'a LiveConfig,
+    client: &'a TradingClient,
+    products: &'a Arc<Vec<Product>>,
+    venue: &'a VenueIn,
+    desk_tx: &'a mpsc::UnboundedSender<DeskMsg>,
+}
+
+/// The tasks and threads live mode runs beside the hot path.
+struct Tasks {
+    desk: tokio::task::JoinHandle<DeskStats>,
+    timer: std::thread::JoinHandle<()>,
+    health: Arc<Health>,
+    shutdown_tx: tokio::sync::watch::Sender<bool>,
+    md: tokio::task::JoinHandle<Result<RingSink, WsError>>,
+    user: tokio::task::JoinHandle<Result<UserChannelSink, UserError>>,
+    watcher: tokio::task::JoinHandle<WatchStats>,
+}
+
+/// How the tasks ended, for the summary and the log.
+struct Stopped {
+    desk_stats: DeskStats,
+    watch_stats: WatchStats,
+    feed_result: FeedResult,
+}
+
+impl Io<'_> {
+    /// Starts the order desk, the timer, market data, the user channel and the dead-man
+    /// switch, in that order.
+    fn start(
+        &self,
+        key: &Arc<ApiKey>,
+        running: &hot::Running,
+        desk_rx: mpsc::UnboundedReceiver<DeskMsg>,
+        stop: &Arc<AtomicBool>,
+    ) -> anyhow::Result<Tasks> {
+        let (config, live) = (self.config, self.live);
+        let desk = Desk::new(
+            self.client.clone(),
+            Arc::clone(self.products),
+            self.venue.clone(),
+            DeskSettings {
+                retries: live.send_retries,
+                backoff: Duration::from_millis(live.retry_backoff_ms),
+                unknown_resolve: Duration::from_millis(live.unknown_resolve_ms),
+                fills_poll: Duration::from_millis(live.fills_poll_ms),
+            },
+        );
+        let desk = self.runtime.spawn(desk.run(desk_rx, DRAIN));
+        let timer = spawn_timer(
+            running.producer(),
+            Duration::from_millis(config.hot_path.timer_interval_ms),
+            Arc::clone(stop),
+        )?;
+        let health = Arc::new(Health::default());
+        let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
+        let md = self.runtime.spawn(run_market_data(
+            ws_config(config),
+            RingSink {
+                producer: running.producer(),
+                health: Some(Arc::clone(&health)),
+            },
+            shutdown_rx.clone(),
+        ));
+        let user = self.runtime.spawn(run_user_channel(
+            user_config(config, live),
+            Arc::clone(key),
+            UserChannelSink {
+                health: Arc::clone(&health),
+                desk: self.desk_tx.clone(),
+            },
+            shutdown_rx.clone(),
+        ));
+        let watcher = self.runtime.spawn(watch::run(
+            Arc::clone(&health),
+            self.venue.clone(),
+            self.desk_tx.clone(),
+            Duration::from_millis(live.deadman_ms),
+            (live.deadman_action == crate::config::DeadmanAction::Kill)
+                .then_some(config.risk.kill_flatten),
+            shutdown_rx.clone(),
+        ));
+        Ok(Tasks {
+            desk,
+            timer,
+            health,
+            shutdown_tx,
+            md,
+            user,
+            watcher,
+        })
+    }
+
+    /// Reconciles once the user channel delivered its snapshot (so nothing that changes
+    /// during reconciliation is missed), then opens the gate; on a refusal keeps it closed
+    /// and sets `stop`. Returns the report for the summary, and the refusal.
+    fn reconcile_then_open(
+        &self,
+        rebuilt: &Rebuilt,
+        health: &Health,
+        stop: &AtomicBool,
+    ) -> (serde_json::Value, Option<String>) {
+        let reconciled = self.runtime.block_on(self.reconcile(rebuilt, health, stop));
+        match reconciled {
+            Ok(report) => {
+                tracing::info!(?report, "reconciled with the venue: trading starts");
+                health.reconciled.store(true, Ordering::Release);
+                self.venue.publish(VenueEvent::Gate {
+                    open: true,
+                    cancel_all: false,
+                    cause: GateCause::Reconciled,
+                });
+                (serde_json::to_value(&report).unwrap_or_default(), None)
+            }
+            Err(refusal) => {
+                tracing::error!(%refusal, "reconciliation failed: refusing to trade");
+                self.venue.publish(VenueEvent::Gate {
+                    open: false,
+                    cancel_all: false,
+                    cause: GateCause::ReconcileFailed,
+                });
+                let failure = Some(refusal.to_string());
+                stop.store(true, Ordering::Relaxed);
+                (serde_json::json!({"refused": refusal.to_string()}), failure)
+            }
+        }
+    }
+
+    /// Waits up to `deadman_ms` for the user channel's snapshot, then reconciles.
+    async fn reconcile(
+        &self,
+        rebuilt: &Rebuilt,
+        health: &Health,
+        stop: &AtomicBool,
+    ) -> Result<reconcile::Report, reconcile::Refusal> {
+        let waited = tokio::time::timeout(Duration::from_millis(self.live.deadman_ms), async {
             while !health.user_synced.load(Ordering::Acquire) && !stop.load(Ordering::Relaxed) {
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
@@ -296,101 +446,50 @@ pub fn run(args: &RunArgs, config: DaemonConfig) -> anyhow::Result<RunOutcome> {
             ));
         }
         reconcile::reconcile(reconcile::Context {
-            client: &client,
-            products: &products,
-            live_orders: &live_orders,
-            namespace: config.client_order_namespace,
-            next_counter,
-            policy: live.unknown_orders,
-            adopted: &adopted,
-            orders_open_max: config.limits.orders_open_max,
-            venue: &venue,
-            desk: &desk_tx,
+            client: self.client,
+            products: self.products,
+            live_orders: &rebuilt.live_orders,
+            namespace: self.config.client_order_namespace,
+            next_counter: rebuilt.next_counter,
+            policy: self.live.unknown_orders,
+            adopted: &rebuilt.adopted,
+            orders_open_max: self.config.limits.orders_open_max,
+            venue: self.venue,
+            desk: self.desk_tx,
         })
         .await
-    });
-    let mut failure = None;
-    let reconcile_json = match reconciled {
-        Ok(report) => {
-            tracing::info!(?report, "reconciled with the venue: trading starts");
-            health.reconciled.store(true, Ordering::Release);
-            venue.publish(VenueEvent::Gate {
-                open: true,
-                cancel_all: false,
-                cause: GateCause::Reconciled,
-            });
-            serde_json::to_value(&report).unwrap_or_default()
-        }
-        Err(refusal) => {
-            tracing::error!(%refusal, "reconciliation failed: refusing to trade");
-            venue.publish(VenueEvent::Gate {
-                open: false,
-                cancel_all: false,
-                cause: GateCause::ReconcileFailed,
-            });
-            failure = Some(refusal.to_string());
-            stop.store(true, Ordering::Relaxed);
-            serde_json::json!({"refused": refusal.to_string()})
-        }
-    };
+    }
 
-    let report_every = Duration::from_secs(config.report.interval_s);
-    let mut last_report = std::time::Instant::now();
-    while !stop.load(Ordering::Relaxed) && !md.is_finished() {
-        std::thread::sleep(Duration::from_millis(50));
-        if !report_every.is_zero() && last_report.elapsed() >= report_every {
-            last_report = std::time::Instant::now();
-            for line in status_lines(&observed.status.read()) {
-                tracing::info!("{line}");
-            }
+    /// Closes the gate with cancel-all, gives the cancels [`DRAIN`] to be answered, stops
+    /// the desk, then the feeds, the dead-man switch and the timer.
+    fn stop(&self, tasks: Tasks, observed: &Observed, stop: &AtomicBool) -> Stopped {
+        self.venue.publish(VenueEvent::Gate {
+            open: false,
+            cancel_all: true,
+            cause: GateCause::Shutdown,
+        });
+        // Give the cancels time to leave and be answered (their fills and ends come back as
+        // inputs) before the desk stops taking commands.
+        std::thread::sleep(Duration::from_millis(200));
+        let deadline = std::time::Instant::now() + DRAIN;
+        while std::time::Instant::now() < deadline && observed.status.read().orders_open > 0 {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.desk_tx.send(DeskMsg::Stop);
+        let desk_stats = self.runtime.block_on(tasks.desk).unwrap_or_default();
+        stop.store(true, Ordering::Relaxed);
+        let _ = tasks.shutdown_tx.send(true);
+        let watch_stats = self.runtime.block_on(tasks.watcher).unwrap_or_default();
+        let user = tasks.user;
+        let _ = self
+            .runtime
+            .block_on(async { tokio::time::timeout(Duration::from_secs(5), user).await });
+        let feed_result = close_feed(self.runtime, tasks.md);
+        let _ = tasks.timer.join();
+        Stopped {
+            desk_stats,
+            watch_stats,
+            feed_result,
         }
     }
-    tracing::info!("stopping: cancelling open orders, then closing the feeds");
-    if let Some(admin) = admin {
-        admin.stop(&runtime);
-    }
-    venue.publish(VenueEvent::Gate {
-        open: false,
-        cancel_all: true,
-        cause: GateCause::Shutdown,
-    });
-    // Give the cancels time to leave and be answered (their fills and ends come back as
-    // inputs) before the desk stops taking commands.
-    std::thread::sleep(Duration::from_millis(200));
-    let deadline = std::time::Instant::now() + DRAIN;
-    while std::time::Instant::now() < deadline && observed.status.read().orders_open > 0 {
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let _ = desk_tx.send(DeskMsg::Stop);
-    let desk_stats = runtime.block_on(desk_task).unwrap_or_default();
-    stop.store(true, Ordering::Relaxed);
-    let _ = shutdown_tx.send(true);
-    let watch_stats = runtime.block_on(watcher).unwrap_or_default();
-    let _ = runtime.block_on(async { tokio::time::timeout(Duration::from_secs(5), user).await });
-    let feed_result =
-        runtime.block_on(async { tokio::time::timeout(Duration::from_secs(5), md).await });
-    let _ = timer.join();
-    drop(venue);
-    let (hot, sink) = running.stop(unix_now_ns())?;
-    match feed_result {
-        Ok(Ok(Err(error))) => tracing::error!(%error, "market-data client failed"),
-        Ok(Err(join_error)) => tracing::error!(%join_error, "market-data task failed"),
-        Err(_) => tracing::warn!("market-data client did not close within 5 s"),
-        Ok(Ok(Ok(_))) => {}
-    }
-    for line in status_lines(&hot.engine().status()) {
-        tracing::info!("{line}");
-    }
-    let mut summary = hot_summary("live", &hot, &dir);
-    summary["resumed"] = resumed;
-    summary["order_sink"] = sink_json(&sink);
-    summary["desk"] = serde_json::to_value(desk_stats).unwrap_or_default();
-    summary["dead_man"] = serde_json::to_value(watch_stats).unwrap_or_default();
-    summary["reconciliation"] = reconcile_json;
-    summary["gate"] =
-        serde_json::json!(hot.engine().gate_closed().map_or("open", GateCause::as_str));
-    if let Some(failure) = failure {
-        bail!("refused to trade: {failure}");
-    }
-    Ok(RunOutcome { summary, sink })
 }

@@ -23,7 +23,11 @@ use traider_core::engine::StatusSnapshot;
 use traider_core::input::{FeedControl, InputKind};
 use traider_core::pipeline::ring::InputProducer;
 use traider_gateways::coinbase::execution::watch::Health;
-use traider_gateways::coinbase::ws::{FrameSink, WsConfig};
+use traider_gateways::coinbase::rest::fetch_products;
+use traider_gateways::coinbase::ws::{FrameSink, WsConfig, WsError};
+
+use crate::admin::daemon::Observed;
+use crate::summary::status_lines;
 
 pub struct RunArgs {
     pub config: PathBuf,
@@ -142,4 +146,71 @@ pub(crate) fn spawn_timer(
 
 pub(crate) fn empty_status(config: &DaemonConfig) -> StatusSnapshot {
     StatusSnapshot::empty(config.engine_settings().global_limits())
+}
+
+/// The small tokio runtime the venue I/O runs on (one worker thread, `traider-io`).
+pub(crate) fn io_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name("traider-io")
+        .enable_all()
+        .build()
+        .context("cannot start the I/O runtime")
+}
+
+/// The configured products' rules, as the venue's REST API returns them.
+pub(crate) fn fetch_rules(
+    runtime: &tokio::runtime::Runtime,
+    config: &DaemonConfig,
+) -> anyhow::Result<String> {
+    runtime
+        .block_on(fetch_products(
+            &config.venue.rest_url,
+            &config.product_ids(),
+            3,
+        ))
+        .context("cannot read the instrument rules from the venue")
+}
+
+/// Logs the status lines every `[report] interval_s` (never when 0) until `stop` is set or
+/// the market-data task ends.
+pub(crate) fn report_until_stopped<T>(
+    config: &DaemonConfig,
+    stop: &AtomicBool,
+    feed: &tokio::task::JoinHandle<T>,
+    observed: &Observed,
+) {
+    let report_every = Duration::from_secs(config.report.interval_s);
+    let mut last_report = std::time::Instant::now();
+    while !stop.load(Ordering::Relaxed) && !feed.is_finished() {
+        std::thread::sleep(Duration::from_millis(50));
+        if !report_every.is_zero() && last_report.elapsed() >= report_every {
+            last_report = std::time::Instant::now();
+            for line in status_lines(&observed.status.read()) {
+                tracing::info!("{line}");
+            }
+        }
+    }
+}
+
+/// How the market-data task ended, given 5 s to close.
+pub(crate) type FeedResult =
+    Result<Result<Result<RingSink, WsError>, tokio::task::JoinError>, tokio::time::error::Elapsed>;
+
+/// Waits up to 5 s for the market-data task to close (after the shutdown signal).
+pub(crate) fn close_feed(
+    runtime: &tokio::runtime::Runtime,
+    feed: tokio::task::JoinHandle<Result<RingSink, WsError>>,
+) -> FeedResult {
+    runtime.block_on(async { tokio::time::timeout(Duration::from_secs(5), feed).await })
+}
+
+/// Logs how the market-data task ended, when it did not end cleanly.
+pub(crate) fn log_feed_result(feed_result: FeedResult) {
+    match feed_result {
+        Ok(Ok(Err(error))) => tracing::error!(%error, "market-data client failed"),
+        Ok(Err(join_error)) => tracing::error!(%join_error, "market-data task failed"),
+        Err(_) => tracing::warn!("market-data client did not close within 5 s"),
+        Ok(Ok(Ok(_))) => {}
+    }
 }

@@ -8,37 +8,24 @@
 //! the feed, then the hot thread drains, flushes the journal and returns its state.
 
 use super::{
-    RingSink, RunArgs, RunOutcome, empty_status, open_journal, spawn_timer, stop_on_signals,
-    ws_config,
+    RingSink, RunArgs, RunOutcome, close_feed, empty_status, fetch_rules, io_runtime,
+    log_feed_result, open_journal, report_until_stopped, spawn_timer, stop_on_signals, ws_config,
 };
 use crate::admin::daemon::{Observed, kill_on_sigusr1};
 use crate::clock::unix_now_ns;
 use crate::config::DaemonConfig;
 use crate::hot;
 use crate::summary::{hot_summary, sink_json, status_lines};
-use anyhow::Context;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 use traider_core::input::InputKind;
-use traider_gateways::coinbase::rest::fetch_products;
 use traider_gateways::coinbase::ws::run_market_data;
 
 /// Paper trading: live market data, fills from the simulated venue inside the engine.
 pub(super) fn run(args: &RunArgs, config: DaemonConfig) -> anyhow::Result<RunOutcome> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .thread_name("traider-io")
-        .enable_all()
-        .build()
-        .context("cannot start the I/O runtime")?;
-    let products = runtime
-        .block_on(fetch_products(
-            &config.venue.rest_url,
-            &config.product_ids(),
-            3,
-        ))
-        .context("cannot read the instrument rules from the venue")?;
+    let runtime = io_runtime()?;
+    let products = fetch_rules(&runtime, &config)?;
     hot::check_products(&config, &products)?;
 
     let (journal, dir) = open_journal(args, &config)?;
@@ -77,33 +64,17 @@ pub(super) fn run(args: &RunArgs, config: DaemonConfig) -> anyhow::Result<RunOut
     ));
     tracing::info!(url = %config.venue.ws_url, strategy = ?config.strategy.kind, "paper trading");
 
-    let report_every = Duration::from_secs(config.report.interval_s);
-    let mut last_report = std::time::Instant::now();
-    while !stop.load(Ordering::Relaxed) && !ws.is_finished() {
-        std::thread::sleep(Duration::from_millis(50));
-        if !report_every.is_zero() && last_report.elapsed() >= report_every {
-            last_report = std::time::Instant::now();
-            for line in status_lines(&observed.status.read()) {
-                tracing::info!("{line}");
-            }
-        }
-    }
+    report_until_stopped(&config, &stop, &ws, &observed);
     tracing::info!("stopping: closing the feed, draining the hot path");
     if let Some(admin) = admin {
         admin.stop(&runtime);
     }
     stop.store(true, Ordering::Relaxed);
     let _ = shutdown_tx.send(true);
-    let feed_result =
-        runtime.block_on(async { tokio::time::timeout(Duration::from_secs(5), ws).await });
+    let feed_result = close_feed(&runtime, ws);
     let _ = timer.join();
     let (hot, sink) = running.stop(unix_now_ns())?;
-    match feed_result {
-        Ok(Ok(Err(error))) => tracing::error!(%error, "market-data client failed"),
-        Ok(Err(join_error)) => tracing::error!(%join_error, "market-data task failed"),
-        Err(_) => tracing::warn!("market-data client did not close within 5 s"),
-        Ok(Ok(Ok(_))) => {}
-    }
+    log_feed_result(feed_result);
     for line in status_lines(&hot.engine().status()) {
         tracing::info!("{line}");
     }
