@@ -3,7 +3,7 @@
 
 use crate::bins::Bin;
 pub use crate::data::{capture, capture_lines, config, workspace};
-use crate::watch::LogLines;
+use crate::watch::{Exits, LogLines};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -75,6 +75,14 @@ pub fn dump(dir: &Path) -> Vec<serde_json::Value> {
         .collect()
 }
 
+impl Exits for Proc {
+    fn has_exited(&mut self) -> bool {
+        self.0
+            .as_mut()
+            .is_none_or(|child| child.try_wait().is_ok_and(|status| status.is_some()))
+    }
+}
+
 /// A process killed when dropped (so a failing test leaves nothing running).
 pub struct Proc(Option<std::process::Child>);
 
@@ -85,9 +93,7 @@ impl Proc {
 
     /// Whether the process has exited (it is not reaped: its output can still be read).
     pub fn has_exited(&mut self) -> bool {
-        self.0
-            .as_mut()
-            .is_none_or(|child| child.try_wait().is_ok_and(|status| status.is_some()))
+        Exits::has_exited(self)
     }
 
     /// Its stderr (piped), read line by line on a thread from now on.

@@ -17,8 +17,6 @@ use traider_core::record::{Record, RecordKind};
 use traider_core::venue::VenueEvent;
 use traider_journal::JournalTailer;
 
-use crate::daemon::Proc;
-
 /// How long a wait may take before it is a failure: long enough for a loaded machine, there
 /// only so that a hang ends.
 pub const DEADLINE: Duration = Duration::from_secs(60);
@@ -142,7 +140,11 @@ impl JournalWatch {
     /// Follows the journal until `done` holds for the records read so far. `false` if
     /// `daemon` exits first, or [`DEADLINE`] passes (a hang); the caller fails with the
     /// daemon's log.
-    pub fn wait_for(&mut self, daemon: &mut Proc, mut done: impl FnMut(&[Seen]) -> bool) -> bool {
+    pub fn wait_for(
+        &mut self,
+        daemon: &mut impl Exits,
+        mut done: impl FnMut(&[Seen]) -> bool,
+    ) -> bool {
         let deadline = Instant::now() + DEADLINE;
         loop {
             self.catch_up();
@@ -157,11 +159,17 @@ impl JournalWatch {
     }
 
     /// Follows the journal until it holds at least `count` records of kind `name`.
-    pub fn wait_count(&mut self, daemon: &mut Proc, name: &str, count: usize) -> bool {
+    pub fn wait_count(&mut self, daemon: &mut impl Exits, name: &str, count: usize) -> bool {
         self.wait_for(daemon, |records| {
             records.iter().filter(|r| r.is(name)).count() >= count
         })
     }
+}
+
+/// A process a wait gives up on when it exits (the daemon's [`crate::daemon::Proc`]).
+pub trait Exits {
+    /// Whether it has exited.
+    fn has_exited(&mut self) -> bool;
 }
 
 /// Asks `answer` until it is true, for state that only an API shows (no journal record
